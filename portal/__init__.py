@@ -1,0 +1,82 @@
+"""The member-feedback portal: application factory.
+
+Nothing happens at import time; `create_app()` builds an application from its
+configuration, binds the extensions, registers blueprints, error handlers and
+CLI commands, and returns it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.config import CONFIGS, Config, engine_options
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _asset_dir(name: str) -> str:
+    """templates/ and static/ live at the top of the repository; a wheel carries them inside."""
+    packaged = PACKAGE_DIR / name
+    if packaged.is_dir():
+        return str(packaged)
+    return str(PACKAGE_DIR.parent / name)
+
+
+def _load_config(app: Flask, config: Any) -> None:
+    if config is None or isinstance(config, str):
+        name = config or os.environ.get("PORTAL_CONFIG", "development")
+        if name not in CONFIGS:
+            raise RuntimeError(f"PORTAL_CONFIG must be one of {sorted(CONFIGS)}, got {name!r}")
+        config = CONFIGS[name](app.instance_path)
+    elif isinstance(config, dict):
+        overrides = config
+        config = CONFIGS[overrides.pop("CONFIG", "testing")](app.instance_path)
+        app.config.update(config.as_dict())
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                overrides["SQLALCHEMY_DATABASE_URI"]
+            )
+        app.config["ENV_NAME"] = config.ENV_NAME
+        return
+    elif isinstance(config, type) and issubclass(config, Config):
+        config = config(app.instance_path)
+    app.config.update(config.as_dict())
+    app.config["ENV_NAME"] = config.ENV_NAME
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the portal. `config` is None (from the environment), a config name,
+    a Config class or instance, or a dict of overrides on top of TestConfig."""
+    app = Flask(
+        __name__,
+        template_folder=_asset_dir("templates"),
+        static_folder=_asset_dir("static"),
+        instance_relative_config=True,
+    )
+    _load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from portal import cli, database, errors_http, logging_setup, security, templating
+
+    logging_setup.init_app(app)
+    database.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    register_blueprints(app)
+    errors_http.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.routes import bp as auth_bp
+    from portal.main.routes import bp as main_bp
+    from portal.plan.routes import bp as plan_bp
+
+    for bp in (main_bp, plan_bp, auth_bp):
+        app.register_blueprint(bp)

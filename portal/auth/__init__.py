@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, verification, password changes and resets."""

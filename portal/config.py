@@ -1,0 +1,149 @@
+"""Configuration read from the environment.
+
+Development and tests need no setup at all; production refuses to start
+without a strong SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe or unusable."""
+
+
+class Config:
+    """Development defaults; every value can be overridden from the environment."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self, instance_path: str | None = None) -> None:
+        instance = Path(instance_path or "instance")
+        default_db = f"sqlite:///{(instance / 'portal.db').resolve()}"
+        # A random key per process is fine for development: sessions just
+        # do not survive a restart. Production must set SECRET_KEY.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+            os.environ.get("DATABASE_URL") or default_db
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_DEFAULT_SENDER = os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Member feedback portal <no-reply@localhost>"
+        )
+        self.PRIVACY_MIN_N = _env_int("PRIVACY_MIN_N", 10)
+        self.PRIVACY_MIN_COMMENTS = _env_int("PRIVACY_MIN_COMMENTS", 20)
+        self.FLAGS_TO_HIDE = _env_int("FLAGS_TO_HIDE", 3)
+        self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
+        self.SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+        self.REMEMBER_COOKIE_DAYS = _env_int("REMEMBER_COOKIE_DAYS", 14)
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=self.REMEMBER_COOKIE_DAYS)
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+        self.SERVER_NAME = os.environ.get("SERVER_NAME") or None
+        self.PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        self.ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST = _env_int("ARGON2_MEMORY_COST", 65536)
+        self.ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+        self.HSTS = False
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class TestConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self, instance_path: str | None = None) -> None:
+        super().__init__(instance_path)
+        self.SECRET_KEY = "test-secret-key-" + "x" * 32
+        url = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.MAIL_BACKEND = "memory"
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        # Argon2 at its cheapest: tests hash thousands of passwords.
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_COST = 8
+        self.ARGON2_PARALLELISM = 1
+        self.SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def __init__(self, instance_path: str | None = None) -> None:
+        super().__init__(instance_path)
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key.encode()) < 32 or len(set(key)) < 16:
+            raise ConfigError(
+                "SECRET_KEY must be set to at least 32 random bytes in production "
+                '(for example: python -c "import secrets; print(secrets.token_hex(32))").'
+            )
+        if _env_bool("FLASK_DEBUG", False):
+            raise ConfigError("Debug mode must be off in production.")
+        self.SECRET_KEY = key
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+        self.HSTS = True
+
+
+CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style URLs and bare postgresql:// both mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def engine_options(url: str) -> dict:
+    """Engine options per backend: pre-ping everywhere, a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}

@@ -1,0 +1,1 @@
+"""The strategic plan: reading pages, and import/export of the plan data file."""
