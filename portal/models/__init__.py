@@ -1,7 +1,19 @@
 """Every model, re-exported so that `from portal.models import X` works for all."""
 
 from portal.models.audit import AuditEvent
+from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.user import Role, User
 
-__all__ = ["AuditEvent", "Domain", "Objective", "Plan", "PlanValue", "Role", "User"]
+__all__ = [
+    "AuditEvent",
+    "Domain",
+    "FeedbackRound",
+    "Objective",
+    "Plan",
+    "PlanValue",
+    "Rating",
+    "Role",
+    "RoundStatus",
+    "User",
+]
