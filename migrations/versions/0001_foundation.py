@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 11:42:58.986359
+Create Date: 2026-11-29 11:43:58.449587
 
 """
 from alembic import op
@@ -127,6 +127,61 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_objectives')),
     sa.UniqueConstraint('code', name=op.f('uq_objectives_code'))
     )
+    op.create_table('comments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('objective_id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('show_name', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('hidden_reason', sa.String(length=500), nullable=True),
+    sa.Column('edited_at', sa.DateTime(), nullable=True),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('endorsement_count', sa.Integer(), nullable=False),
+    sa.Column('flag_count', sa.Integer(), nullable=False),
+    sa.Column('sentiment', sa.Double(), nullable=True),
+    sa.Column('career_stage', sa.String(length=32), nullable=True),
+    sa.Column('library_type', sa.String(length=32), nullable=True),
+    sa.Column('work_role', sa.String(length=32), nullable=True),
+    sa.Column('region', sa.String(length=32), nullable=True),
+    sa.Column('membership_type', sa.String(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status in ('visible', 'pending_review', 'hidden', 'deleted')", name=op.f('ck_comments_status_known')),
+    sa.CheckConstraint('length(body) <= 5000', name=op.f('ck_comments_body_length')),
+    sa.ForeignKeyConstraint(['objective_id'], ['objectives.id'], name=op.f('fk_comments_objective_id_objectives'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comments_parent_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['round_id'], ['feedback_rounds.id'], name=op.f('fk_comments_round_id_feedback_rounds'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_comments_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
+    )
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.create_index('ix_comments_objective_created', ['objective_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_comments_parent', ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_round_id'), ['round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_user_id'), ['user_id'], unique=False)
+
+    op.create_table('objective_updates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('objective_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('progress', sa.SmallInteger(), nullable=False),
+    sa.Column('heard', sa.Text(), nullable=False),
+    sa.Column('doing', sa.Text(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status in ('not_started', 'in_progress', 'achieved', 'paused')", name=op.f('ck_objective_updates_status_known')),
+    sa.CheckConstraint('progress between 0 and 100', name=op.f('ck_objective_updates_progress_range')),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_objective_updates_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['objective_id'], ['objectives.id'], name=op.f('fk_objective_updates_objective_id_objectives'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objective_updates'))
+    )
+    with op.batch_alter_table('objective_updates', schema=None) as batch_op:
+        batch_op.create_index('ix_objective_updates_objective_published', ['objective_id', 'published_at'], unique=False)
+
     op.create_table('ratings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
@@ -152,15 +207,81 @@ def upgrade():
     with op.batch_alter_table('ratings', schema=None) as batch_op:
         batch_op.create_index('ix_ratings_round_objective', ['round_id', 'objective_id'], unique=False)
 
+    op.create_table('comment_flags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('comment_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolution', sa.String(length=32), nullable=True),
+    sa.CheckConstraint("reason in ('spam', 'abusive', 'off_topic', 'other')", name=op.f('ck_comment_flags_reason_known')),
+    sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_comment_flags_comment_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_comment_flags_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment_flags')),
+    sa.UniqueConstraint('user_id', 'comment_id', name=op.f('uq_comment_flags_user_id_comment_id'))
+    )
+    with op.batch_alter_table('comment_flags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_flags_comment_id'), ['comment_id'], unique=False)
+
+    op.create_table('comment_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('comment_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_comment_versions_comment_id_comments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment_versions'))
+    )
+    with op.batch_alter_table('comment_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_versions_comment_id'), ['comment_id'], unique=False)
+
+    op.create_table('endorsements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('comment_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_endorsements_comment_id_comments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_endorsements_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_endorsements')),
+    sa.UniqueConstraint('user_id', 'comment_id', name=op.f('uq_endorsements_user_id_comment_id'))
+    )
+    with op.batch_alter_table('endorsements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_endorsements_comment_id'), ['comment_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('endorsements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_endorsements_comment_id'))
+
+    op.drop_table('endorsements')
+    with op.batch_alter_table('comment_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_versions_comment_id'))
+
+    op.drop_table('comment_versions')
+    with op.batch_alter_table('comment_flags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_flags_comment_id'))
+
+    op.drop_table('comment_flags')
     with op.batch_alter_table('ratings', schema=None) as batch_op:
         batch_op.drop_index('ix_ratings_round_objective')
 
     op.drop_table('ratings')
+    with op.batch_alter_table('objective_updates', schema=None) as batch_op:
+        batch_op.drop_index('ix_objective_updates_objective_published')
+
+    op.drop_table('objective_updates')
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comments_user_id'))
+        batch_op.drop_index(batch_op.f('ix_comments_status'))
+        batch_op.drop_index(batch_op.f('ix_comments_round_id'))
+        batch_op.drop_index('ix_comments_parent')
+        batch_op.drop_index('ix_comments_objective_created')
+
+    op.drop_table('comments')
     op.drop_table('objectives')
     op.drop_table('plan_values')
     op.drop_table('domains')

@@ -1,12 +1,32 @@
 """Every model, re-exported so that `from portal.models import X` works for all."""
 
 from portal.models.audit import AuditEvent
+from portal.models.comments import (
+    UPDATE_STATUS_LABELS,
+    Comment,
+    CommentFlag,
+    CommentStatus,
+    CommentVersion,
+    Endorsement,
+    FlagReason,
+    ObjectiveUpdate,
+    UpdateStatus,
+)
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.user import Role, User
 
 __all__ = [
+    "UPDATE_STATUS_LABELS",
     "AuditEvent",
+    "Comment",
+    "CommentFlag",
+    "CommentStatus",
+    "CommentVersion",
+    "Endorsement",
+    "FlagReason",
+    "ObjectiveUpdate",
+    "UpdateStatus",
     "Domain",
     "FeedbackRound",
     "Objective",
