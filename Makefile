@@ -30,11 +30,11 @@ run: $(VENV)/.installed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) instance/*.db*
