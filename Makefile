@@ -33,6 +33,10 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# Real-browser journeys with axe-core; needs Debian's chromium (/usr/bin/chromium).
+e2e: $(VENV)/.installed-e2e
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
