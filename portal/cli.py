@@ -72,4 +72,7 @@ def plan_check(file) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from portal import backup_cli
+
     app.cli.add_command(plan_cli)
+    backup_cli.init_app(app)
