@@ -31,6 +31,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r portal
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # Real-browser journeys with axe-core; needs Debian's chromium (/usr/bin/chromium).
