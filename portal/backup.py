@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-# pg_dump/pg_restore run with an argument list and no shell.
-import subprocess  # nosec B404
+import subprocess  # nosec B404 (pg_dump/pg_restore: argument list, no shell)
 from pathlib import Path
 
 import sqlalchemy as sa
