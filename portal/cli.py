@@ -73,3 +73,7 @@ def plan_check(file) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(plan_cli)
+    from portal.auth.cli import roster_cli, user_cli
+
+    app.cli.add_command(user_cli)
+    app.cli.add_command(roster_cli)
