@@ -16,3 +16,21 @@ def attach_error(form: FlaskForm, err: PortalError) -> None:
         field.errors.append(err.message)
     else:
         form.form_errors.append(err.message)
+
+
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice.
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def choice_list(pairs) -> list:
+    """Choices for a SelectField or RadioField from (value, label) pairs, in the form
+    the installed WTForms expects without deprecation warnings."""
+    if SelectChoice is None:
+        return [tuple(p) for p in pairs]
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def choice_value(choice) -> str:
+    return next(iter(choice))

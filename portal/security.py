@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from functools import wraps
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,6 +30,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    # First of all hooks: a request never inherits the signed-in user or CSRF token
+    # cached on `g` by an earlier request sharing the same application context
+    # (the test suite keeps one open; a server makes a new one per request).
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
     app.before_request(_enforce_session_limits)
     app.before_request(_enforce_access)
 
@@ -113,6 +117,18 @@ def _enforce_access():
 # was last typed. Idle and absolute limits end it; "keep me signed in" sessions have
 # no idle limit and last REMEMBER_COOKIE_DAYS.
 
+def _fresh_request_state() -> None:
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def clear_session() -> None:
+    """Forget everything in the session, the CSRF token included (a new one is made
+    for the next form), so nothing from before a sign-in or sign-out carries over."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
 def start_session(remember: bool) -> None:
     """Call right after login_user: stamp the new session."""
     now = int(time.time())
@@ -151,7 +167,7 @@ def _enforce_session_limits():
         return None
     if _session_expired(now):
         logout_user()
-        session.clear()
+        clear_session()
         flash("You were signed out after a period of inactivity. Please sign in again.",
               "info")
         return None

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import segments
 from portal.auth.forms import _no_control_characters
+from portal.forms import choice_list, choice_value
 
 
 class OptionalRadioField(RadioField):
@@ -23,12 +24,12 @@ class OptionalRadioField(RadioField):
     def pre_validate(self, form):
         if self.data is None:
             return
-        if self.data not in {code for code, _ in self.choices}:
+        if self.data not in {choice_value(c) for c in self.choices}:
             raise ValidationError("Choose one of the answers listed.")
 
 
 def _segment_field(dim: segments.Dimension) -> OptionalRadioField:
-    return OptionalRadioField(dim.question, choices=dim.choices, validate_choice=True)
+    return OptionalRadioField(dim.question, choices=choice_list(dim.choices), validate_choice=True)
 
 
 class ProfileForm(FlaskForm):

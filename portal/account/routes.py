@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, logout_user
 
 from portal import segments
@@ -16,6 +16,7 @@ from portal.auth.services import AccountLocked
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
+from portal.security import clear_session
 from portal.timeutil import now_utc
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -65,7 +66,7 @@ def delete():
         except AccountLocked as err:
             db.session.commit()
             logout_user()
-            session.clear()
+            clear_session()
             flash(err.message, "error")
             return redirect(url_for("auth.login"))
         except PortalError as err:
@@ -74,7 +75,7 @@ def delete():
             return render_template("account/delete.html", form=form), err.status
         db.session.commit()
         logout_user()
-        session.clear()
+        clear_session()
         flash("Your account is deleted. Thank you for your feedback.", "success")
         return redirect(url_for("main.home"))
     status = 400 if form.is_submitted() else 200

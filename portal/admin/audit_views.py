@@ -10,6 +10,7 @@ from flask import render_template, request
 from portal.admin.blueprint import bp
 from portal.admin.forms import AuditFilterForm
 from portal.extensions import db
+from portal.forms import choice_list
 from portal.models import AuditEvent
 
 PER_PAGE = 50
@@ -37,7 +38,7 @@ def audit_log():
     form = AuditFilterForm(request.args)
     actions = db.session.scalars(
         sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    form.action.choices = [("", "Any action"), *((a, a) for a in actions)]
+    form.action.choices = choice_list([("", "Any action"), *((a, a) for a in actions)])
     if not form.validate():
         return render_template("admin/audit.html", form=form, page=None, args={}), 400
     page = db.paginate(audit_query(form), per_page=PER_PAGE, error_out=False, count=True)

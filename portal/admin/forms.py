@@ -8,10 +8,11 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.auth.registration import MODES
+from portal.forms import choice_list
 from portal.models.user import ROLE_LABELS
 from portal.plan.planfile import MAX_TEXT
 
-ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
+ROLE_PAIRS = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
 class UserFilterForm(FlaskForm):
@@ -21,18 +22,19 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Search e-mail, name or member id", validators=[Optional(), Length(max=100)])
-    role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES],
+    role = SelectField("Role", choices=choice_list([("", "Any role"), *ROLE_PAIRS]),
                        validators=[Optional()])
-    status = SelectField("Status", choices=[("", "Any status"), ("active", "Active"),
-                                            ("deactivated", "Deactivated")],
+    status = SelectField("Status", choices=choice_list([("", "Any status"), ("active", "Active"),
+                                                        ("deactivated", "Deactivated")]),
                          validators=[Optional()])
-    verified = SelectField("E-mail", choices=[("", "Verified or not"), ("yes", "Verified"),
-                                              ("no", "Not verified")],
+    verified = SelectField("E-mail", choices=choice_list([
+        ("", "Verified or not"), ("yes", "Verified"),
+                                                          ("no", "Not verified")]),
                            validators=[Optional()])
 
 
 class RoleForm(FlaskForm):
-    role = RadioField("Role", choices=ROLE_CHOICES,
+    role = RadioField("Role", choices=choice_list(ROLE_PAIRS),
                       validators=[DataRequired("Choose a role.")])
 
 
@@ -41,7 +43,7 @@ class ActionForm(FlaskForm):
 
 
 class RegistrationModeForm(FlaskForm):
-    mode = RadioField("Who may register", choices=list(MODES.items()),
+    mode = RadioField("Who may register", choices=choice_list(MODES.items()),
                       validators=[DataRequired("Choose a registration mode.")])
 
 
@@ -84,7 +86,8 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Action", choices=[("", "Any action")], validators=[Optional()],
+    action = SelectField("Action", choices=choice_list([("", "Any action")]),
+                         validators=[Optional()],
                          validate_choice=False)
     actor = StringField("Actor contains", validators=[Optional(), Length(max=254)])
     target_type = StringField("Target type", validators=[Optional(), Length(max=64)])

@@ -20,14 +20,20 @@ from portal.auth.limits import auth_limits
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
-from portal.security import note_password_entered, public, recent_login_required, start_session
+from portal.security import (
+    clear_session,
+    note_password_entered,
+    public,
+    recent_login_required,
+    start_session,
+)
 from portal.urls import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def _sign_in(user, remember: bool) -> None:
-    session.clear()  # no fixation: a new session at every login
+    clear_session()  # no fixation: a new session at every login
     login_user(user, remember=remember)
     start_session(remember)
 
@@ -64,7 +70,7 @@ def logout():
     services.end_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
-    session.clear()
+    clear_session()
     flash("You have signed out.", "info")
     return redirect(url_for("main.home"))
 
@@ -181,7 +187,7 @@ def reset(token: str):
         db.session.commit()
         if current_user.is_authenticated:
             logout_user()
-        session.clear()
+        clear_session()
         flash("Your password is set. Please sign in with it.", "success")
         return redirect(url_for("auth.login"))
     status = 400 if form.is_submitted() else 200
@@ -199,7 +205,7 @@ def change_password():
         except services.AccountLocked as err:
             db.session.commit()
             logout_user()
-            session.clear()
+            clear_session()
             flash(err.message, "error")
             return redirect(url_for("auth.login"))
         except PortalError as err:
@@ -229,7 +235,7 @@ def reauthenticate():
         except services.AccountLocked as err:
             db.session.commit()
             logout_user()
-            session.clear()
+            clear_session()
             flash(err.message, "error")
             return redirect(url_for("auth.login"))
         db.session.commit()
