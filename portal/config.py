@@ -53,6 +53,8 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
+        # A moving window: no burst of twice the limit across a window's edge.
+        self.RATELIMIT_STRATEGY = "moving-window"
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)
