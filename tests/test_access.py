@@ -21,7 +21,8 @@ PUBLIC = {
     "auth.login", "auth.register", "auth.check_inbox", "auth.verify", "auth.forgot",
     "auth.reset",
 }
-SAMPLE_VALUES = {"integer": 1, "float": 1.0, "path": "A1", "uuid": "00000000-0000-4000-8000-000000000001"}
+SAMPLE_VALUES = {"integer": 1, "float": 1.0, "path": "A1",
+                 "uuid": "00000000-0000-4000-8000-000000000001"}
 
 
 def _url(app, rule) -> str:
