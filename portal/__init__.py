@@ -74,9 +74,11 @@ def create_app(config: Any = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.account.routes import bp as account_bp
+    from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
     from portal.main.routes import bp as main_bp
     from portal.plan.routes import bp as plan_bp
 
-    for bp in (main_bp, plan_bp, auth_bp):
+    for bp in (main_bp, plan_bp, auth_bp, account_bp, admin_bp):
         app.register_blueprint(bp)

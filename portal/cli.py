@@ -73,6 +73,9 @@ def plan_check(file) -> None:
 
 def init_app(app: Flask) -> None:
     from portal import backup_cli
+    from portal.auth.cli import roster_cli, user_cli
 
     app.cli.add_command(plan_cli)
     backup_cli.init_app(app)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(roster_cli)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 
-from flask import Flask, abort, request
-from flask_login import current_user
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.extensions import csrf, db, limiter, login_manager
@@ -28,6 +29,13 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+
+    # First of all hooks: a request never inherits the signed-in user or CSRF token
+    # cached on `g` by an earlier request sharing the same application context
+    # (the test suite keeps one open; a server makes a new one per request).
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+    app.before_request(_enforce_session_limits)
+    app.before_request(_enforce_access)
 
     @app.after_request
     def _security_headers(response):
@@ -58,6 +66,130 @@ def _load_user(user_id: str):
     if user is None or user.session_version != version or not user.active:
         return None
     return user
+
+
+# Deny by default ------------------------------------------------------------------
+# Every endpoint needs a signed-in user unless it is listed here or its view is
+# decorated with @public. URL rules under /admin need an admin and under /reports a
+# leader (or admin), checked before the view runs, so before any object lookup.
+PUBLIC_ENDPOINTS = frozenset({
+    "static", "main.home", "main.accessibility", "main.healthz", "main.privacy",
+    "plan.domain", "plan.objective",
+})
+ADMIN_PREFIX = "/admin"
+LEADER_PREFIX = "/reports"
+
+
+def public(view):
+    """Mark a view as open to anonymous visitors (sign-in pages, the plan ...)."""
+    view._public = True
+    return view
+
+
+def is_public(endpoint: str | None) -> bool:
+    if endpoint is None:
+        return True  # no route matched: the 404 handler answers
+    if endpoint in PUBLIC_ENDPOINTS:
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, "_public", False))
+
+
+def _under(rule: str, prefix: str) -> bool:
+    return rule == prefix or rule.startswith(prefix + "/")
+
+
+def _enforce_access():
+    if is_public(request.endpoint):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    rule = request.url_rule.rule if request.url_rule else ""
+    if _under(rule, ADMIN_PREFIX) and not current_user.is_admin:
+        abort(403)
+    if _under(rule, LEADER_PREFIX) and not current_user.is_leader:
+        abort(403)
+    return None
+
+
+# Session lifetime ------------------------------------------------------------------
+# The session records when it started, when it was last used and when the password
+# was last typed. Idle and absolute limits end it; "keep me signed in" sessions have
+# no idle limit and last REMEMBER_COOKIE_DAYS.
+
+def _fresh_request_state() -> None:
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def clear_session() -> None:
+    """Forget everything in the session, the CSRF token included (a new one is made
+    for the next form), so nothing from before a sign-in or sign-out carries over."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
+def start_session(remember: bool) -> None:
+    """Call right after login_user: stamp the new session."""
+    now = int(time.time())
+    session["started_at"] = now
+    session["seen_at"] = now
+    session["password_at"] = now
+    session["remember"] = bool(remember)
+
+
+def note_password_entered() -> None:
+    session["password_at"] = int(time.time())
+
+
+def _session_expired(now: int) -> bool:
+    cfg = current_app.config
+    started = session.get("started_at")
+    seen = session.get("seen_at")
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return True
+    if session.get("remember"):
+        return now - started > cfg["REMEMBER_COOKIE_DAYS"] * 86400
+    if now - seen > cfg["SESSION_IDLE_MINUTES"] * 60:
+        return True
+    return now - started > cfg["SESSION_ABSOLUTE_HOURS"] * 3600
+
+
+def _enforce_session_limits():
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    if "started_at" not in session:
+        # Restored from the "keep me signed in" cookie: a new session, no password typed.
+        session["started_at"] = now
+        session["seen_at"] = now
+        session["remember"] = True
+        return None
+    if _session_expired(now):
+        logout_user()
+        clear_session()
+        flash("You were signed out after a period of inactivity. Please sign in again.",
+              "info")
+        return None
+    if now - session["seen_at"] >= 30:  # spare a new cookie on every click
+        session["seen_at"] = now
+    return None
+
+
+def recent_login_required(view):
+    """The password must have been typed within RECENT_LOGIN_MINUTES (else confirm it)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        typed = session.get("password_at")
+        limit = current_app.config["RECENT_LOGIN_MINUTES"] * 60
+        if not isinstance(typed, int) or time.time() - typed > limit:
+            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def role_required(*roles: str):

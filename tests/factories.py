@@ -37,3 +37,35 @@ def make_user(role: str = "member", email: str | None = None, display_name: str 
     db.session.add(user)
     db.session.commit()
     return user
+
+
+# Accounts ---------------------------------------------------------------------
+
+def mail_outbox():
+    """Messages sent so far with the memory mail backend (the test configuration's)."""
+    from portal.mail import outbox
+
+    return outbox()
+
+
+def link_path(message, marker: str) -> str:
+    """The site-relative path of the first link in `message` containing `marker`."""
+    import re
+    from urllib.parse import urlsplit
+
+    for url in re.findall(r"https?://\S+", message.body):
+        if marker in url:
+            parts = urlsplit(url)
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    raise AssertionError(f"no link with {marker!r} in: {message.body}")
+
+
+def make_roster_entry(email: str, member_number: str | None = None,
+                      membership_type: str = "regular", **segments):
+    from portal.models import RosterEntry
+
+    entry = RosterEntry(email=email.lower(), member_number=member_number or f"M{next(_seq)}",
+                        membership_type=membership_type, **segments)
+    db.session.add(entry)
+    db.session.commit()
+    return entry

@@ -1,16 +1,71 @@
-"""Account forms."""
+"""Account forms. Every field has a length limit; the services apply the domain rules."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+PASSWORD_HINT = (f"{MIN_LENGTH} to {MAX_LENGTH} characters. Any characters, including "
+                 "spaces; a few words you will remember make a good password.")
+
+
+def _email_field(label: str = "E-mail address") -> EmailField:
+    return EmailField(label, validators=[
+        DataRequired("Enter your e-mail address."),
+        Length(max=254, message="An e-mail address has at most 254 characters."),
+        Email(message="Enter an e-mail address like name@example.org.",
+              check_deliverability=False),
+    ])
+
+
+def _password_field(label: str, required: str) -> PasswordField:
+    return PasswordField(label, validators=[
+        DataRequired(required),
+        Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
+    ])
+
+
+def _no_control_characters(form, field) -> None:
+    if field.data and any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in field.data):
+        raise ValidationError("Remove the control characters.")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        "E-mail address",
-        validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
-    )
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+    email = _email_field()
+    password = _password_field("Password", "Enter your password.")
     remember = BooleanField("Keep me signed in on this device")
+
+
+class RegisterForm(FlaskForm):
+    email = _email_field()
+    display_name = StringField("Display name", validators=[
+        DataRequired("Enter the name other members will see."),
+        Length(max=80, message="Use at most 80 characters."),
+        _no_control_characters,
+    ])
+    password = _password_field("Password", "Choose a password.")
+    invite = HiddenField(validators=[Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _password_field("New password", "Choose a new password.")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = _password_field("Current password", "Enter your current password.")
+    new_password = _password_field("New password", "Choose a new password.")
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = _password_field("Password", "Enter your password.")
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token (verification links, resending a link)."""

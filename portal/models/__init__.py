@@ -1,5 +1,12 @@
 """Every model, re-exported so that `from portal.models import X` works for all."""
 
+from portal.models.accounts import (
+    AccountToken,
+    Invitation,
+    RosterEntry,
+    SiteSetting,
+    TokenPurpose,
+)
 from portal.models.audit import AuditEvent
 from portal.models.comments import (
     UPDATE_STATUS_LABELS,
@@ -17,6 +24,11 @@ from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.user import Role, User
 
 __all__ = [
+    "AccountToken",
+    "Invitation",
+    "RosterEntry",
+    "SiteSetting",
+    "TokenPurpose",
     "UPDATE_STATUS_LABELS",
     "AuditEvent",
     "Comment",

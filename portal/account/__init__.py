@@ -1,0 +1,1 @@
+"""The member's own account: profile, download my data, delete my account."""

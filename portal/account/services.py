@@ -1,0 +1,45 @@
+"""The member's own account: profile changes and deletion. Flush, never commit."""
+
+from __future__ import annotations
+
+import logging
+
+from portal import audit, segments
+from portal.account.export import run_deletion_hooks
+from portal.auth.services import check_password
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.models import User
+
+log = logging.getLogger("portal.security")
+
+
+def update_profile(user: User, display_name: str, answers: dict[str, str | None]) -> None:
+    """Set the display name and the segment answers (None = not answered)."""
+    name = (display_name or "").strip()
+    if not name or len(name) > 80:
+        raise PortalError("Enter a display name of 1 to 80 characters.", field="display_name")
+    for dim in segments.DIMENSIONS:
+        code = answers.get(dim.key)
+        if not segments.is_valid(dim.key, code):
+            raise PortalError("Choose one of the answers listed.", field=dim.key)
+    user.display_name = name
+    for dim in segments.DIMENSIONS:
+        setattr(user, dim.key, answers.get(dim.key))
+    db.session.flush()
+
+
+def delete_account(user: User, password: str) -> int:
+    """Remove the member's personal data and the account; keep aggregate counts.
+
+    Every registered deletion hook anonymises its area's rows first; the user row
+    (with its tokens) then goes. Returns the id the account had."""
+    if not check_password(user, password):
+        raise PortalError("That is not your password.", field="password")
+    user_id = user.id
+    run_deletion_hooks(user)
+    audit.record(None, "account.delete", ("users", user_id), "deleted by the member")
+    db.session.delete(user)
+    db.session.flush()
+    log.info("account deleted user=%s", user_id)
+    return user_id

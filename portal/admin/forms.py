@@ -1,0 +1,95 @@
+"""Admin console forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.auth.registration import MODES
+from portal.forms import choice_list
+from portal.models.user import ROLE_LABELS
+from portal.plan.planfile import MAX_TEXT
+
+ROLE_PAIRS = [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class UserFilterForm(FlaskForm):
+    """GET filters of the user list (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search e-mail, name or member id", validators=[Optional(), Length(max=100)])
+    role = SelectField("Role", choices=choice_list([("", "Any role"), *ROLE_PAIRS]),
+                       validators=[Optional()])
+    status = SelectField("Status", choices=choice_list([("", "Any status"), ("active", "Active"),
+                                                        ("deactivated", "Deactivated")]),
+                         validators=[Optional()])
+    verified = SelectField("E-mail", choices=choice_list([
+        ("", "Verified or not"), ("yes", "Verified"),
+                                                          ("no", "Not verified")]),
+                           validators=[Optional()])
+
+
+class RoleForm(FlaskForm):
+    role = RadioField("Role", choices=choice_list(ROLE_PAIRS),
+                      validators=[DataRequired("Choose a role.")])
+
+
+class ActionForm(FlaskForm):
+    """A button with its CSRF token."""
+
+
+class RegistrationModeForm(FlaskForm):
+    mode = RadioField("Who may register", choices=choice_list(MODES.items()),
+                      validators=[DataRequired("Choose a registration mode.")])
+
+
+class RosterForm(FlaskForm):
+    file = FileField("Roster file (CSV)", validators=[FileRequired("Choose a CSV file.")])
+
+
+class InvitationForm(FlaskForm):
+    email = StringField("E-mail address to invite", validators=[
+        DataRequired("Enter an e-mail address."), Length(max=254),
+        Email(message="Enter an e-mail address like name@example.org.",
+              check_deliverability=False)])
+
+
+class StatementsForm(FlaskForm):
+    mission = TextAreaField("Mission", validators=[DataRequired("Enter the mission."),
+                                                   Length(max=MAX_TEXT)])
+    vision = TextAreaField("Vision", validators=[DataRequired("Enter the vision."),
+                                                 Length(max=MAX_TEXT)])
+    values = TextAreaField("Values, one per line", validators=[
+        DataRequired("List at least one value."), Length(max=20_000)])
+
+
+class DomainForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired("Enter the title."), Length(max=200)])
+    goal = TextAreaField("Goal", validators=[DataRequired("Enter the goal."),
+                                             Length(max=MAX_TEXT)])
+
+
+class ObjectiveForm(FlaskForm):
+    text = TextAreaField("Objective text", validators=[DataRequired("Enter the text."),
+                                                       Length(max=MAX_TEXT)])
+
+
+class NewObjectiveForm(ObjectiveForm):
+    code = StringField("Code", validators=[DataRequired("Enter a code."), Length(max=16)])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField("Action", choices=choice_list([("", "Any action")]),
+                         validators=[Optional()],
+                         validate_choice=False)
+    actor = StringField("Actor contains", validators=[Optional(), Length(max=254)])
+    target_type = StringField("Target type", validators=[Optional(), Length(max=64)])
+    date_from = DateField("From (UTC date)", validators=[Optional()])
+    date_to = DateField("To (UTC date)", validators=[Optional()])

@@ -1,0 +1,40 @@
+"""Rate limits for sign-in, registration and password resets: per IP and per account.
+
+The limits come from the configuration (RATELIMIT_AUTH_PER_IP,
+RATELIMIT_AUTH_PER_ACCOUNT) and the counters live in RATELIMIT_STORAGE_URI, so
+several workers or hosts sharing one Redis share the limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, request
+
+from portal.extensions import limiter
+from portal.netaddr import client_ip
+
+
+def _per_ip() -> str:
+    return current_app.config["RATELIMIT_AUTH_PER_IP"]
+
+
+def _per_account() -> str:
+    return current_app.config["RATELIMIT_AUTH_PER_ACCOUNT"]
+
+
+def account_key() -> str:
+    """The account a request is about: the e-mail typed in, or the link's token.
+    Hashed so the limiter's storage holds no addresses."""
+    subject = (request.form.get("email") or "").strip().lower()[:254]
+    if not subject:
+        subject = "token:" + str((request.view_args or {}).get("token", ""))[:200]
+    if not subject.strip(":") or subject == "token:":
+        subject = "ip:" + client_ip()
+    return "account:" + hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def auth_limits(view):
+    """Per-IP and per-account limits on the POSTs of an account page."""
+    view = limiter.limit(_per_account, key_func=account_key, methods=["POST"])(view)
+    return limiter.limit(_per_ip, key_func=client_ip, methods=["POST"])(view)
