@@ -16,7 +16,8 @@ from portal.timeutil import now_utc
 class TokenPurpose(enum.StrEnum):
     VERIFY = "verify"              # confirm an e-mail address
     RESET = "reset"                # forgotten password
-    SET_PASSWORD = "set_password"  # noqa: S105 - first password of an account made from the command line
+    # First password of an account made from the command line (a purpose name, not a secret).
+    SET_PASSWORD = "set_password"  # noqa: S105  # nosec B105
 
 
 class AccountToken(db.Model):
