@@ -15,6 +15,7 @@ from portal.models.comments import (
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.user import Role, User
+from portal.models.visits import ObjectiveVisit
 
 __all__ = [
     "UPDATE_STATUS_LABELS",
@@ -30,6 +31,7 @@ __all__ = [
     "Domain",
     "FeedbackRound",
     "Objective",
+    "ObjectiveVisit",
     "Plan",
     "PlanValue",
     "Rating",
