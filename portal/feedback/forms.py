@@ -44,6 +44,7 @@ class ScaleField(RadioField):
     def __init__(self, label, labels, **kwargs):
         super().__init__(label, choices=_scale(labels), coerce=_to_int,
                          validators=[Optional()], **kwargs)
+        self.type = "RadioField"  # the form macros render it as a radio fieldset
 
     def process_formdata(self, valuelist):
         try:
