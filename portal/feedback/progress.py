@@ -49,8 +49,8 @@ def my_feedback(user: User) -> MyFeedback:
     endorsed = db.session.execute(
         sa.select(Endorsement, Comment).join(Comment, Endorsement.comment_id == Comment.id)
         .where(Endorsement.user_id == user.id)
-        .order_by(Endorsement.created_at.desc(), Endorsement.id.desc())).tuples().all()
-    return MyFeedback(rounds, comments, list(endorsed))
+        .order_by(Endorsement.created_at.desc(), Endorsement.id.desc())).all()
+    return MyFeedback(rounds, comments, [(e, c) for e, c in endorsed])
 
 
 @dataclass
