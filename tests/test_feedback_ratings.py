@@ -207,7 +207,7 @@ def test_simultaneous_submissions_store_one_row(app, plan, open_round, member):
         c = PortalClient(app)
         c.post_form("/auth/login", {"email": member.email, "password": PASSWORD})
         clients.append(c)
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=20)
     statuses: list[int] = []
     tokens = [c.csrf_token() for c in clients]
 
@@ -232,14 +232,15 @@ def test_service_level_race_stores_one_row(app, plan, open_round, member):
     from portal.feedback.services import save_rating
     from portal.models import FeedbackRound, Objective, User
 
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=20)
     errors: list[BaseException] = []
+    user_id, round_id = member.id, open_round.id  # read here: the main session is not shared
 
     def worker(value: int):
         with app.app_context():
             try:
-                user = db.session.get(User, member.id)
-                rnd = db.session.get(FeedbackRound, open_round.id)
+                user = db.session.get(User, user_id)
+                rnd = db.session.get(FeedbackRound, round_id)
                 obj = db.session.scalar(sa.select(Objective).where(Objective.code == "A3"))
                 barrier.wait()
                 save_rating(user, rnd, obj, value, value)

@@ -65,7 +65,7 @@ def test_simultaneous_syncs_open_the_round_once(app):
     now = now_utc()
     due = make_round("Due", status="draft", opens_at=now - timedelta(minutes=1),
                      closes_at=now + timedelta(days=1))
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=20)
     errors: list[BaseException] = []
 
     def worker():

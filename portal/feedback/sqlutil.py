@@ -20,8 +20,10 @@ def _insert(table: sa.Table):
 
 def insert_ignore(table: sa.Table, values: dict, conflict: list[str]) -> bool:
     """Insert a row unless one with the same `conflict` columns exists. True if inserted."""
-    stmt = _insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return db.session.execute(stmt).rowcount == 1
+    # RETURNING rather than rowcount: psycopg reports -1 for INSERT ... ON CONFLICT here.
+    stmt = (_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+            .returning(*[table.c[name] for name in conflict]))
+    return db.session.execute(stmt).first() is not None
 
 
 def upsert(table: sa.Table, rows: list[dict], conflict: list[str], update: list[str]) -> None:
