@@ -77,8 +77,14 @@ def register_blueprints(app: Flask) -> None:
     from portal.account.routes import bp as account_bp
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.feedback.routes import bp as feedback_bp
     from portal.main.routes import bp as main_bp
+    from portal.moderation.routes import bp as moderation_bp
     from portal.plan.routes import bp as plan_bp
+    from portal.rounds.routes import bp as rounds_bp
+    from portal.updates.routes import bp as updates_bp
 
     for bp in (main_bp, plan_bp, auth_bp, account_bp, admin_bp):
+        app.register_blueprint(bp)
+    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp):
         app.register_blueprint(bp)

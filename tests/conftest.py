@@ -111,6 +111,11 @@ class PortalClient(FlaskClient):
     """A test client that can fill in the CSRF token the way a browser form would."""
 
     def csrf_token(self) -> str:
+        # The test's app context spans requests, so Flask-WTF's per-request cache in `g`
+        # would hand out a token from before sign-in (which cleared the session).
+        from flask import g
+
+        g.pop("csrf_token", None)
         for path in ("/auth/login", "/"):
             resp = self.get(path)
             match = CSRF_RE.search(resp.get_data(as_text=True))

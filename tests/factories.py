@@ -69,3 +69,56 @@ def make_roster_entry(email: str, member_number: str | None = None,
     db.session.add(entry)
     db.session.commit()
     return entry
+
+# Feedback -----------------------------------------------------------------------
+
+def make_round(name: str | None = None, status: str = "open", opens_at=None, closes_at=None,
+               description: str = ""):
+    """A feedback round; by default open since yesterday and for another month."""
+    from datetime import timedelta
+
+    from portal.models import FeedbackRound
+
+    now = now_utc()
+    opens_at = opens_at or now - timedelta(days=1)
+    closes_at = closes_at or now + timedelta(days=30)
+    rnd = FeedbackRound(name=name or f"Round {next(_seq)}", description=description,
+                        opens_at=opens_at, closes_at=closes_at, status=status,
+                        opened_at=opens_at if status != "draft" else None,
+                        closed_at=closes_at if status == "closed" else None)
+    db.session.add(rnd)
+    db.session.commit()
+    return rnd
+
+
+def objective(code: str):
+    import sqlalchemy as sa
+
+    from portal.models import Objective
+
+    return db.session.scalar(sa.select(Objective).where(Objective.code == code))
+
+
+def make_comment(user, code: str = "A1", body: str = "A thoughtful comment.", parent=None,
+                 show_name: bool = True, **fields):
+    """A comment written through the service, committed; extra fields are set afterwards."""
+    from portal.feedback.comment_services import post_comment
+
+    comment = post_comment(user, objective(code), body, show_name=show_name, parent=parent)
+    for key, value in fields.items():
+        setattr(comment, key, value)
+    db.session.commit()
+    return comment
+
+
+def make_update(author, code: str = "A1", status: str = "in_progress", progress: int = 40,
+                heard: str = "Members asked for more.", doing: str = "We are doing more.",
+                published_at=None):
+    from portal.models import ObjectiveUpdate
+
+    update = ObjectiveUpdate(objective_id=objective(code).id, author_id=author.id, status=status,
+                             progress=progress, heard=heard, doing=doing,
+                             published_at=published_at or now_utc())
+    db.session.add(update)
+    db.session.commit()
+    return update

@@ -72,9 +72,11 @@ def test_download_my_data_holds_profile_ratings_comments_and_extras(app, client,
     data = json.loads(resp.get_data(as_text=True))
     assert data["profile"]["email"] == member.email
     assert set(data["profile"]["segments"]) == set(segments.KEYS)
-    assert data["ratings"] == [{"round": "Spring", "objective": "A1", "importance": 5,
-                                "performance": 2, "rated_at": data["ratings"][0]["rated_at"]}]
-    assert data["comments"][0]["body"] == "More for rural libraries, please."
+    ratings = data["feedback"]["ratings"]
+    assert ratings == [{"round": "Spring", "objective": "A1", "importance": 5,
+                        "importance_label": "Essential", "performance": 2,
+                        "performance_label": "Poorly", "updated_at": ratings[0]["updated_at"]}]
+    assert data["feedback"]["comments"][0]["body"] == "More for rural libraries, please."
     assert data["survey_answers"] == [{"survey": "PD needs", "q1": "yes"}]
 
 

@@ -81,6 +81,7 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    user.previous_login_at = user.last_login_at
     user.last_login_at = now
     log.info("login succeeded user=%s", user.id)
     db.session.flush()

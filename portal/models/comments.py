@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.models.base import TimestampMixin
 from portal.models.feedback import FeedbackRound
@@ -78,6 +79,26 @@ class Comment(TimestampMixin, db.Model):
     @property
     def is_visible(self) -> bool:
         return self.status == CommentStatus.VISIBLE
+
+    # State transitions (the services check who may make them).
+    def remove_by_author(self, now: datetime | None = None) -> None:
+        if self.status == CommentStatus.DELETED:
+            raise InvalidTransition("This comment has already been deleted.")
+        self.status = CommentStatus.DELETED.value
+        self.deleted_at = now or now_utc()
+
+    def hide(self, reason: str) -> None:
+        if self.status in (CommentStatus.DELETED, CommentStatus.HIDDEN):
+            raise InvalidTransition(f"This comment is already {self.status}.")
+        self.status = CommentStatus.HIDDEN.value
+        self.hidden_reason = reason
+
+    def restore(self) -> None:
+        if self.status not in (CommentStatus.HIDDEN, CommentStatus.PENDING_REVIEW):
+            raise InvalidTransition(f"Only a hidden comment can be restored; this one is "
+                                    f"{self.status}.")
+        self.status = CommentStatus.VISIBLE.value
+        self.hidden_reason = None
 
 
 class CommentVersion(db.Model):

@@ -35,6 +35,10 @@ class FeedbackRound(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("status in ('draft', 'open', 'closed')", name="status_known"),
         sa.CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        # At most one open round, enforced by the database even when two requests race.
+        sa.Index("uq_feedback_rounds_one_open", "status", unique=True,
+                 sqlite_where=sa.text("status = 'open'"),
+                 postgresql_where=sa.text("status = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

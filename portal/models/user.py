@@ -36,6 +36,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # The sign-in before the current one: "updated since your last visit" starts there.
+    previous_login_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     # Bumped to end every session of this user on the server (logout,
     # password change, deactivation): it is part of the id in the cookie.

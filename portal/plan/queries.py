@@ -40,9 +40,10 @@ def ordered_objectives(include_retired: bool = False) -> list[Objective]:
     return list(db.session.scalars(stmt))
 
 
-def neighbours(objective: Objective) -> tuple[Objective | None, Objective | None]:
+def neighbours(objective: Objective, ordered: list[Objective] | None = None
+               ) -> tuple[Objective | None, Objective | None]:
     """The previous and next active objectives in plan order."""
-    ordered = ordered_objectives()
+    ordered = ordered if ordered is not None else ordered_objectives()
     codes = [o.code for o in ordered]
     if objective.code not in codes:
         return None, None

@@ -1,9 +1,15 @@
-"""Plan pages: a domain with its goal and objectives, an objective with its neighbours."""
+"""Plan pages: a domain with its goal and objectives, an objective with its neighbours.
+
+The feedback parts of both pages (rating, comments, leadership updates) are
+built by portal.feedback.pages.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort
 
+from portal.extensions import db
+from portal.feedback import pages
 from portal.plan import queries
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -14,7 +20,7 @@ def domain(code: str):
     dom = queries.get_domain(code.upper())
     if dom is None:
         abort(404)
-    return render_template("plan/domain.html", domain=dom)
+    return pages.domain_page(dom)
 
 
 @bp.get("/objectives/<code>")
@@ -22,6 +28,6 @@ def objective(code: str):
     obj = queries.get_objective(code.upper())
     if obj is None:
         abort(404)
-    prev_obj, next_obj = queries.neighbours(obj)
-    return render_template("plan/objective.html", objective=obj, prev_obj=prev_obj,
-                           next_obj=next_obj)
+    response = pages.objective_page(obj, record=True)
+    db.session.commit()  # the member's visit, for "updated since your last visit"
+    return response

@@ -1,0 +1,1 @@
+"""Member feedback on objectives: ratings, comments, endorsements, flags, My feedback."""

@@ -1,0 +1,256 @@
+"""Member actions on objectives: rate, comment, reply, edit, delete, endorse, flag;
+the member's own feedback page and the plan progress page."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from portal.errors import Forbidden, NotFound, PortalError
+from portal.extensions import db
+from portal.feedback import comment_services as cs
+from portal.feedback import pages, progress, services
+from portal.feedback.forms import (
+    CommentForm,
+    EditCommentForm,
+    FlagForm,
+    RatingForm,
+    domain_rating_form,
+)
+from portal.feedback.queries import comment_page_for_thread
+from portal.plan import queries as plan_queries
+from portal.rounds.services import current_round
+from portal.security import public, verified_required
+from portal.urls import safe_next
+
+bp = Blueprint("feedback", __name__, url_prefix="/feedback")
+
+
+def _add_error(form, name: str | None, message: str) -> None:
+    target = form[name] if name and name in form else None
+    if target is None:
+        form.form_errors.append(message)
+    else:
+        target.errors = [*target.errors, message]
+
+
+def _objective_url(objective, **kwargs) -> str:
+    return url_for("plan.objective", code=objective.code, **kwargs)
+
+
+# Ratings --------------------------------------------------------------------------
+
+@bp.post("/objectives/<code>/rating")
+@verified_required
+def rate(code: str):
+    obj = services.find_objective(code)
+    form = RatingForm()
+    if not form.validate_on_submit():
+        return pages.objective_page(obj, rating_form=form, status=400)
+    try:
+        services.save_rating(current_user, current_round(), obj, form.importance.data,
+                             form.performance.data)
+    except PortalError as exc:
+        db.session.rollback()
+        _add_error(form, exc.field, exc.message)
+        return pages.objective_page(obj, rating_form=form, status=exc.status)
+    db.session.commit()
+    flash(f"Your ratings of objective {obj.code} are saved. You can change them until the "
+          "round closes.", "success")
+    return redirect(_objective_url(obj, _anchor="rate"))
+
+
+@bp.post("/domains/<code>/ratings")
+@verified_required
+def rate_domain(code: str):
+    dom = plan_queries.get_domain(code.upper())
+    if dom is None:
+        raise NotFound(f"There is no domain with the code '{code}'.")
+    objectives = dom.active_objectives
+    form = domain_rating_form(objectives, submitted=True)
+    if not form.validate_on_submit():
+        return pages.domain_page(dom, form=form, status=400)
+    answers = {o: (form[f"importance_{o.id}"].data, form[f"performance_{o.id}"].data)
+               for o in objectives}
+    try:
+        stored = services.save_ratings(current_user, current_round(), answers)
+    except PortalError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return pages.domain_page(dom, form=form, status=exc.status)
+    db.session.commit()
+    flash(f"Your ratings of {stored} objective{'s' if stored != 1 else ''} in domain "
+          f"{dom.code} are saved.", "success")
+    return redirect(url_for("plan.domain", code=dom.code, _anchor="rate"))
+
+
+# Comments -------------------------------------------------------------------------
+
+def _parent_from(form: CommentForm):
+    raw = (form.parent_id.data or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort(400, description="That reply does not point to a comment.")
+    return cs.get_comment(int(raw))
+
+
+def _reply_page(objective, parent, form, status: int):
+    return render_template("feedback/reply.html", objective=objective, parent=parent,
+                           form=form), status
+
+
+@bp.post("/objectives/<code>/comments")
+@verified_required
+def comment(code: str):
+    obj = services.find_objective(code)
+    form = CommentForm()
+    parent = _parent_from(form)
+    if not form.validate_on_submit():
+        if parent is not None:
+            return _reply_page(obj, parent, form, 400)
+        return pages.objective_page(obj, comment_form=form, status=400)
+    try:
+        new = cs.post_comment(current_user, obj, form.body.data, not form.hide_name.data,
+                              parent, current_round())
+    except PortalError as exc:
+        db.session.rollback()
+        _add_error(form, "body", exc.message)
+        if parent is not None:
+            return _reply_page(obj, cs.get_comment(parent.id), form, exc.status)
+        return pages.objective_page(obj, comment_form=form, status=exc.status)
+    db.session.commit()
+    if parent is not None:
+        flash("Your reply is posted.", "success")
+        return redirect(url_for("feedback.thread", comment_id=parent.id,
+                                _anchor=f"comment-{new.id}"))
+    flash("Your comment is posted.", "success")
+    return redirect(_objective_url(obj, sort="newest", _anchor=f"comment-{new.id}"))
+
+
+@bp.get("/comments/<int:comment_id>")
+@public
+def thread(comment_id: int):
+    """A comment with its replies: the link My feedback, replies and moderators use."""
+    comment = cs.get_comment(comment_id)
+    top = comment.parent or comment
+    page = comment_page_for_thread(top, pages.signed_in_user())
+    if not page.comments:
+        raise NotFound("This comment is not available.")
+    return render_template("feedback/thread.html", objective=top.objective, comments=page,
+                           labels=pages.LABELS, user=pages.signed_in_user(),
+                           form=CommentForm(formdata=None))
+
+
+@bp.route("/comments/<int:comment_id>/reply", methods=["GET"])
+@verified_required
+def reply(comment_id: int):
+    parent = cs.get_comment(comment_id)
+    form = CommentForm(formdata=None, parent_id=str(parent.id))
+    return _reply_page(parent.objective, parent, form, 200)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@verified_required
+def edit_comment(comment_id: int):
+    comment = cs.get_comment(comment_id)
+    if comment.user_id != current_user.id:
+        raise Forbidden("You can only edit your own comments.")
+    form = EditCommentForm(data={"body": comment.body})
+    if form.validate_on_submit():
+        try:
+            changed = cs.edit_comment(current_user, comment, form.body.data)
+        except PortalError as exc:
+            db.session.rollback()
+            _add_error(form, "body", exc.message)
+            return render_template("feedback/edit.html", comment=cs.get_comment(comment_id),
+                                   form=form), exc.status
+        db.session.commit()
+        flash("Your comment is updated." if changed else "Nothing changed.", "success")
+        return redirect(url_for("feedback.thread", comment_id=comment.id,
+                                _anchor=f"comment-{comment.id}"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("feedback/edit.html", comment=comment, form=form), status
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+@verified_required
+def delete_comment(comment_id: int):
+    comment = cs.get_comment(comment_id)
+    objective = comment.objective
+    cs.delete_comment(current_user, comment)
+    db.session.commit()
+    flash("Your comment is deleted. Replies to it stay readable.", "success")
+    return redirect(_objective_url(objective, _anchor="comments"))
+
+
+@bp.post("/comments/<int:comment_id>/endorse")
+@verified_required
+def endorse(comment_id: int):
+    comment = cs.get_comment(comment_id)
+    cs.endorse(current_user, comment)
+    db.session.commit()
+    flash("You endorsed this comment.", "success")
+    return redirect(_back_to(comment))
+
+
+@bp.post("/comments/<int:comment_id>/unendorse")
+@verified_required
+def unendorse(comment_id: int):
+    comment = cs.get_comment(comment_id)
+    cs.withdraw_endorsement(current_user, comment)
+    db.session.commit()
+    flash("You withdrew your endorsement.", "success")
+    return redirect(_back_to(comment))
+
+
+def _back_to(comment) -> str:
+    fallback = url_for("feedback.thread", comment_id=comment.id, _anchor=f"comment-{comment.id}")
+    target = safe_next()
+    return fallback if target == url_for("main.home") else target
+
+
+@bp.route("/comments/<int:comment_id>/flag", methods=["GET", "POST"])
+@verified_required
+def flag(comment_id: int):
+    comment = cs.get_comment(comment_id)
+    form = FlagForm()
+    if form.validate_on_submit():
+        try:
+            hidden = cs.flag_comment(current_user, comment, form.reason.data, form.note.data,
+                                     current_app.config["FLAGS_TO_HIDE"])
+        except PortalError as exc:
+            db.session.rollback()
+            _add_error(form, exc.field, exc.message)
+            return render_template("feedback/flag.html", comment=cs.get_comment(comment_id),
+                                   form=form), exc.status
+        db.session.commit()
+        flash("Thank you. The moderators will look at this comment."
+              + (" It is hidden until they have." if hidden else ""), "success")
+        return redirect(_objective_url(comment.objective, _anchor="comments"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("feedback/flag.html", comment=comment, form=form), status
+
+
+# Member pages ---------------------------------------------------------------------
+
+@bp.get("/mine")
+@login_required
+def mine():
+    data = progress.my_feedback(current_user)
+    return render_template("feedback/mine.html", data=data, labels=pages.LABELS)
+
+
+@bp.get("/progress")
+@public
+def plan_progress():
+    data = progress.plan_progress(pages.signed_in_user())
+    return render_template("feedback/progress.html", data=data, labels=pages.LABELS)

@@ -1,0 +1,1 @@
+"""Moderation of member comments: the queue, hide, restore, dismiss flags."""

@@ -1,0 +1,14 @@
+"""Moderator forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class HideForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason the author will see",
+        validators=[DataRequired(message="Give the reason the author will see."),
+                    Length(max=500, message="Keep the reason under 500 characters.")])

@@ -1,0 +1,1 @@
+"""Feedback rounds: admins schedule them; they open and close by themselves."""

@@ -1,0 +1,19 @@
+"""Forms for scheduling feedback rounds."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class RoundForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="Give the round a name."),
+                                           Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    opens_at = DateTimeLocalField(
+        "Opens at (UTC)", format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message="Enter the opening date and time.")])
+    closes_at = DateTimeLocalField(
+        "Closes at (UTC)", format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message="Enter the closing date and time.")])

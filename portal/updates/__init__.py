@@ -1,0 +1,1 @@
+"""Leadership updates on objectives: status, progress and "What we heard / What we are doing"."""
