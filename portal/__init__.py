@@ -80,3 +80,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, plan_bp, auth_bp):
         app.register_blueprint(bp)
+
+    from portal import reports
+
+    reports.init_app(app)

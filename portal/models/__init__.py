@@ -14,6 +14,7 @@ from portal.models.comments import (
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
+from portal.models.reports import ReportCell, ReportCrossCell, ReportRater
 from portal.models.user import Role, User
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "Plan",
     "PlanValue",
     "Rating",
+    "ReportCell",
+    "ReportCrossCell",
+    "ReportRater",
     "Role",
     "RoundStatus",
     "User",
