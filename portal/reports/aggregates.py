@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -280,17 +280,3 @@ def rebuild_round(round_id: int) -> None:
 def clear_round(round_id: int) -> None:
     for table in (CELLS, CROSS, RATERS):
         db.session.execute(table.delete().where(table.c.round_id == round_id))
-
-
-def insert_counts(cells: Iterable[dict], cross: Iterable[dict], raters: Iterable[dict],
-                  batch: int = 20_000) -> None:
-    """Bulk-insert precomputed summary rows (see portal.reports.bulk)."""
-    for table, rows in ((CELLS, cells), (CROSS, cross), (RATERS, raters)):
-        chunk: list[dict] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                db.session.execute(table.insert(), chunk)
-                chunk = []
-        if chunk:
-            db.session.execute(table.insert(), chunk)

@@ -13,7 +13,18 @@ from collections.abc import Mapping
 import numpy as np
 
 from portal import segments
-from portal.reports.aggregates import ALL, MEASURES, PAIRS
+from portal.reports import bulkload
+from portal.reports.aggregates import (
+    ALL,
+    CELL_KEY,
+    CELLS,
+    CROSS,
+    CROSS_KEY,
+    MEASURES,
+    PAIRS,
+    RATER_KEY,
+    RATERS,
+)
 
 
 def _index(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,3 +87,11 @@ def summarise(round_id: int, objective_id: np.ndarray, user_id: np.ndarray,
     raters = [{"round_id": round_id, "user_id": int(u), "n": int(n)}
               for u, n in zip(uniq, counts, strict=True)]
     return cells, cross, raters
+
+
+def insert_summaries(cells: list[dict], cross: list[dict], raters: list[dict]) -> None:
+    """Bulk-insert the rows `summarise` returned (the round's summaries must be empty)."""
+    for table, key, rows in ((CELLS, CELL_KEY, cells), (CROSS, CROSS_KEY, cross),
+                             (RATERS, RATER_KEY, raters)):
+        columns = (*key, "n")
+        bulkload.insert_rows(table, columns, (tuple(r[c] for c in columns) for r in rows))
