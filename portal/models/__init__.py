@@ -14,7 +14,13 @@ from portal.models.comments import (
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
-from portal.models.reports import ReportCell, ReportCrossCell, ReportRater
+from portal.models.reports import (
+    ReportCell,
+    ReportCrossCell,
+    ReportEligible,
+    ReportParticipation,
+    ReportRater,
+)
 from portal.models.user import Role, User
 
 __all__ = [
@@ -36,6 +42,8 @@ __all__ = [
     "Rating",
     "ReportCell",
     "ReportCrossCell",
+    "ReportEligible",
+    "ReportParticipation",
     "ReportRater",
     "Role",
     "RoundStatus",

@@ -69,3 +69,27 @@ class ReportRater(db.Model):
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     n: Mapped[int] = mapped_column(default=0)
+
+
+class ReportEligible(db.Model):
+    """Eligible members (portal.reports.participation) for all (dimension "") and per
+    value of each segment dimension, as their profiles read now."""
+
+    __tablename__ = "report_eligible"
+
+    dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class ReportParticipation(db.Model):
+    """Eligible members who rated in a round, by their segments as they read now:
+    the numerator of participation against ReportEligible."""
+
+    __tablename__ = "report_participation"
+
+    round_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback_rounds.id", ondelete="CASCADE"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)

@@ -99,8 +99,10 @@ def _cross_keys(f: RatingFacts) -> list[tuple]:
     return keys
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
+def upsert_counts(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
             deltas: Mapping[tuple, int]) -> None:
+    """Add each delta to the row `key` of `table` (insert when missing), in key order
+    so that concurrent writers lock rows in the same order."""
     rows = [dict(zip(key, k, strict=True), n=d) for k, d in sorted(deltas.items()) if d]
     if not rows:
         return
@@ -138,20 +140,37 @@ def apply_rating_change(old: Rating | RatingFacts | None, new: Rating | RatingFa
             cross[k] += sign
         if f.user_id is not None:
             raters[(f.round_id, f.user_id)] += sign
-    _upsert(conn, CELLS, CELL_KEY, cells)
-    _upsert(conn, CROSS, CROSS_KEY, cross)
-    gone = [k for k, d in raters.items() if d < 0]
-    if gone:
-        # A deleted account's rater row is already gone with it (ON DELETE CASCADE).
-        existing = {(r, u) for r, u in conn.execute(
-            sa.select(RATERS.c.round_id, RATERS.c.user_id).where(
-                sa.tuple_(RATERS.c.round_id, RATERS.c.user_id).in_(gone)))}
-        raters = Counter({k: d for k, d in raters.items() if d > 0 or k in existing})
-    _upsert(conn, RATERS, RATER_KEY, raters)
-    if gone:
-        conn.execute(RATERS.delete().where(RATERS.c.n <= 0,
-                                           sa.tuple_(RATERS.c.round_id,
-                                                     RATERS.c.user_id).in_(gone)))
+    upsert_counts(conn, CELLS, CELL_KEY, cells)
+    upsert_counts(conn, CROSS, CROSS_KEY, cross)
+    _apply_raters(conn, raters)
+
+
+def _apply_raters(conn: sa.Connection, raters: Counter) -> None:
+    """Keep report_raters in step and tell participation about first/last ratings."""
+    keys = [k for k, d in raters.items() if d]
+    if not keys:
+        return
+    existing = {(r, u): n for r, u, n in conn.execute(
+        sa.select(RATERS.c.round_id, RATERS.c.user_id, RATERS.c.n).where(
+            sa.tuple_(RATERS.c.round_id, RATERS.c.user_id).in_(keys)))}
+    created, removed, deltas = [], [], Counter()
+    for k in keys:
+        before = existing.get(k, 0)
+        if k not in existing and raters[k] < 0:
+            continue  # the account (and its rater row) is already gone
+        after = before + raters[k]
+        deltas[k] = raters[k]
+        if before <= 0 < after:
+            created.append(k)
+        elif after <= 0 < before:
+            removed.append(k)
+    upsert_counts(conn, RATERS, RATER_KEY, deltas)
+    if removed:
+        conn.execute(RATERS.delete().where(
+            RATERS.c.n <= 0, sa.tuple_(RATERS.c.round_id, RATERS.c.user_id).in_(removed)))
+    from portal.reports import participation
+
+    participation.apply_rater_change(conn, created, removed)
 
 
 # ---------------------------------------------------------------------------
@@ -196,7 +215,11 @@ def _keep_old_value(target, value, oldvalue, initiator):
 
 
 def install_listeners() -> None:
-    """Apply ORM rating changes to the summaries. Idempotent; called by create_app."""
+    """Apply ORM rating and member changes to the summaries. Idempotent; called by
+    create_app."""
+    from portal.reports import participation
+
+    participation.install_listeners()
     if sa.event.contains(Session, "after_flush", _after_flush):
         return
     for name in _FIELDS:

@@ -42,13 +42,15 @@ def verify_command(round_id: int | None) -> None:
 @click.option("--round", "round_id", type=int, help="Only this round (id).")
 def rebuild_command(round_id: int | None) -> None:
     """Recompute the summaries from the raw ratings (after bulk writes to ratings)."""
-    from portal.reports import aggregates, queries
+    from portal.reports import aggregates, participation, queries
 
     rounds = [r for r in queries.all_rounds() if round_id is None or r.id == round_id]
     try:
         for rnd in rounds:
             aggregates.rebuild_round(rnd.id)
             click.echo(f"Rebuilt {rnd.name}.")
+        participation.rebuild_participation()
+        click.echo("Rebuilt participation.")
         db.session.commit()
     except Exception:
         db.session.rollback()

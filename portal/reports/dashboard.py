@@ -101,7 +101,7 @@ def build(rnd: FeedbackRound, source: str = "summary") -> Dashboard:
     table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id) for r in rows]
     dash.tables["priorities"] = table
     dash.tables["domains"] = domain_table(rnd, rows)
-    dash.tables["participation"] = participation_table(rnd)
+    dash.tables["participation"] = participation_table(rnd, source)
     return dash
 
 
@@ -168,8 +168,8 @@ PARTICIPATION_COLUMNS = [
 ]
 
 
-def participation_table(rnd: FeedbackRound) -> Table:
-    overall, by_dim = participation(rnd.id)
+def participation_table(rnd: FeedbackRound, source: str = "summary") -> Table:
+    overall, by_dim = participation(rnd.id, source)
     table = Table("participation", f"Participation, {rnd.name}", PARTICIPATION_COLUMNS,
                   row_header="segment",
                   note="Eligible members: active accounts with a verified e-mail address. "

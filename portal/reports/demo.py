@@ -36,7 +36,7 @@ from portal.models import (
     Rating,
     User,
 )
-from portal.reports import bulk, bulkload, demo_text
+from portal.reports import bulk, bulkload, demo_text, participation
 from portal.reports.aggregates import NO_ANSWER, NOT_ANSWERED
 from portal.timeutil import now_utc
 
@@ -250,6 +250,8 @@ def create_demo(members: int, seed: int, password: str | None = None,
         bulk.insert_summaries(cells, cross, raters)
         result.ratings.append(total)
         gaps_by_round.append((rnd, who, imp, perf))
+
+    participation.rebuild_participation()
 
     # -- comments, replies, endorsements ------------------------------------------
     for rnd, who, imp, perf in gaps_by_round:

@@ -157,6 +157,12 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             tests.append((cell, cell.p))
         rows.append((obj, total_val, cells))
 
+    if by_dim is not None:
+        # Crossed tables are wide: leave out combinations no objective can show.
+        keep = [k for k in columns if any(cells[k].n for _, _, cells in rows)]
+        columns = keep
+        rows = [(obj, total, {k: cells[k] for k in keep}) for obj, total, cells in rows]
+
     for (cell, _), q in zip(tests, stats.benjamini_hochberg([p for _, p in tests]),
                             strict=True):
         cell.q = q

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from portal import segments
 from portal.extensions import db
 from portal.models import FeedbackRound
-from portal.reports import aggregates, dashboard, heatmap, queries, trends
+from portal.reports import aggregates, dashboard, heatmap, participation, queries, trends
 
 TOLERANCE = 1e-9
 
@@ -76,7 +76,20 @@ def check_summaries(rnd: FeedbackRound) -> list[str]:
     fresh = _rows([aggregates.raw_rater_select(rnd.id)], len(aggregates.RATER_KEY))
     problems += _diff_counts("report_raters", _stored(aggregates.RATERS, aggregates.RATER_KEY,
                                                       rnd.id), fresh)
+    eligible_sel, part_sel = participation.raw_selects()
+    problems += _diff_counts("report_eligible", _stored_plain(participation.ELIGIBLE, (
+        "dimension", "value")), _rows([eligible_sel], 2))
+    part = part_sel.subquery()
+    problems += _diff_counts("report_participation", _stored(
+        participation.PARTICIPATION, ("round_id", "dimension", "value"), rnd.id),
+        _rows([sa.select(part).where(part.c.round_id == rnd.id)], 3))
     return problems
+
+
+def _stored_plain(table: sa.Table, key: tuple[str, ...]) -> dict[tuple, int]:
+    cols = [table.c[k] for k in key]
+    return {tuple(r[:-1]): int(r[-1]) for r in db.session.execute(
+        sa.select(*cols, table.c.n).where(table.c.n != 0))}
 
 
 def check_pages(rnd: FeedbackRound) -> list[str]:
@@ -88,6 +101,9 @@ def check_pages(rnd: FeedbackRound) -> list[str]:
         if a.quadrant != b.quadrant:
             problems.append(f"dashboard {a.objective.code} quadrant: {a.quadrant} vs "
                             f"{b.quadrant}")
+    tp, tr = page.tables["participation"], raw.tables["participation"]
+    if tp.export_rows() != tr.export_rows():
+        problems.append("participation: the page differs from a recomputation")
     for dim in segments.KEYS:
         hp, hr = heatmap.build(rnd, dim, source="summary"), heatmap.build(rnd, dim, source="raw")
         if hp.columns != hr.columns:
