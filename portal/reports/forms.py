@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from portal import segments
@@ -29,16 +30,21 @@ def segment_value_choices() -> list[tuple[str, str]]:
     return out
 
 
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class RoundForm(_GetForm):
     round = SelectField("Feedback round", coerce=str)
 
 
 class HeatmapForm(_GetForm):
     round = SelectField("Feedback round", coerce=str)
-    dimension = SelectField("Segment", choices=segment_choices())
-    by = SelectField("Cross with", choices=segment_choices("Nothing (one segment)"),
+    dimension = SelectField("Segment", choices=choices(segment_choices()))
+    by = SelectField("Cross with", choices=choices(segment_choices("Nothing (one segment)")),
                      validators=[Optional()])
-    measure = SelectField("Figure", choices=[(k, v[2]) for k, v in heatmap.MEASURES.items()])
+    measure = SelectField("Figure",
+                          choices=choices([(k, v[2]) for k, v in heatmap.MEASURES.items()]))
 
 
 class TrendsForm(_GetForm):
@@ -48,16 +54,16 @@ class TrendsForm(_GetForm):
 
 class DrilldownForm(_GetForm):
     round = SelectField("Feedback round", coerce=str)
-    dimension = SelectField("Break down by", choices=segment_choices())
+    dimension = SelectField("Break down by", choices=choices(segment_choices()))
 
 
 class CommentFilterForm(_GetForm):
     round = SelectField("Round", coerce=str, default="")
     domain = SelectField("Domain", coerce=str, default="")
     objective = SelectField("Objective", coerce=str, default="")
-    segment = SelectField("Segment", choices=segment_value_choices(), default="")
+    segment = SelectField("Segment", choices=choices(segment_value_choices()), default="")
     keyword = SearchField("Keyword", validators=[Optional(), Length(max=100)])
-    sentiment = SelectField("Sentiment (rough)", choices=[
+    sentiment = SelectField("Sentiment (rough)", choices=choices([
         ("", "Any"), ("positive", "Positive"), ("neutral", "Neutral"),
-        ("negative", "Negative")], default="")
+        ("negative", "Negative")]), default="")
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)])

@@ -58,7 +58,9 @@ class Heatmap:
 
     @property
     def empty(self) -> bool:
-        return not any(c.n for _, _, cells in self.rows for c in cells.values())
+        """No ratings at all (suppressed cells still count as data)."""
+        return not any(c.n is None or c.n > 0 for _, _, cells in self.rows
+                       for c in cells.values())
 
 
 def suppress_grid(counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int | None]:
@@ -158,8 +160,8 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
         rows.append((obj, total_val, cells))
 
     if by_dim is not None:
-        # Crossed tables are wide: leave out combinations no objective can show.
-        keep = [k for k in columns if any(cells[k].n for _, _, cells in rows)]
+        # Crossed tables are wide: leave out combinations nobody is in.
+        keep = [k for k in columns if any(cells[k].n != 0 for _, _, cells in rows)]
         columns = keep
         rows = [(obj, total, {k: cells[k] for k in keep}) for obj, total, cells in rows]
 

@@ -204,7 +204,7 @@ def _comment_form(rounds) -> tuple[forms.CommentFilterForm, comments.CommentFilt
         if raw and raw not in {v for v, _ in getattr(form, name).choices}:
             abort(404)
     segment = request.args.get("segment", "")
-    if segment and segment not in {v for v, _ in form.segment.choices}:
+    if segment and segment not in {v for v, _ in forms.segment_value_choices()}:
         abort(404)
     valid = form.validate()
     if valid:
