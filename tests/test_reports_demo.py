@@ -53,4 +53,5 @@ def test_demo_data_refuses_production(monkeypatch, _schema):
     assert "production" in result.output
     with prod.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        db.session.remove()
         db.engine.dispose()
