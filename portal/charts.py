@@ -233,7 +233,7 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
     rows = [r for r in rows if any(v is None or v > 0 for v in r.counts.values())]
     if not rows:
         return _empty(title, desc)
-    left, right, top, row, width = 150, 24, 44, 34, 700
+    left, right, top, row, width = 220, 24, 44, 34, 760
     height = top + row * len(rows) + 60
     x = _scale(-1, 1, left, width - right)
     body = []
@@ -249,7 +249,8 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
         lx += 16 + 7 * len(f"{score} {labels.get(score, '')}") + 10
     for n, r in enumerate(rows):
         y = top + n * row
-        body.append(_text(left - 8, y + row / 2 + 4, r.label, "end", 12, TEXT, "bold"))
+        label = r.label if len(r.label) <= 30 else r.label[:29] + "…"
+        body.append(_text(left - 8, y + row / 2 + 4, label, "end", 12, TEXT, "bold"))
         if any(r.counts.get(s) is None for s in (1, 2, 3, 4, 5)):
             # A bar from the visible answers alone would mislead; say why it is missing.
             body.append(_text(x(-1), y + row / 2 + 4, "Not drawn: some answers come from "
