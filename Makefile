@@ -29,6 +29,28 @@ run: $(VENV)/.installed
 	@echo ""
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# A separate SQLite database full of realistic demo data (make demo DEMO_MEMBERS=50000).
+DEMO_DB       := $(CURDIR)/instance/demo.db
+DEMO_MEMBERS  ?= 2000
+DEMO_SEED     ?= 1
+DEMO_PASSWORD ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(9))')
+DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB)
+
+demo: $(VENV)/.installed
+	mkdir -p instance
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(DEMO_ENV) $(BIN)/flask db upgrade
+	$(DEMO_ENV) $(BIN)/flask plan import --if-empty
+	$(DEMO_ENV) $(BIN)/flask demo-data --members $(DEMO_MEMBERS) --seed $(DEMO_SEED) --password '$(DEMO_PASSWORD)'
+	@echo ""
+	@echo "  The demo portal is at http://127.0.0.1:5000 (database $(DEMO_DB))"
+	@echo "  Demo logins, password '$(DEMO_PASSWORD)':"
+	@echo "    member  demo-member@example.org"
+	@echo "    leader  demo-leader@example.org   (Leadership reports: /reports/)"
+	@echo "    admin   demo-admin@example.org"
+	@echo ""
+	$(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
+
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r portal

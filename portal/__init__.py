@@ -88,3 +88,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp):
         app.register_blueprint(bp)
+
+    from portal import reports
+
+    reports.init_app(app)

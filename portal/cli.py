@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.plan import planfile
 from portal.plan import services as plan_services
+from portal.reports import cli as reports_cli
 
 plan_cli = AppGroup("plan", help="Import, export and check the strategic plan.")
 
@@ -79,3 +80,4 @@ def init_app(app: Flask) -> None:
     backup_cli.init_app(app)
     app.cli.add_command(user_cli)
     app.cli.add_command(roster_cli)
+    reports_cli.init_app(app)

@@ -122,3 +122,69 @@ def make_update(author, code: str = "A1", status: str = "in_progress", progress:
     db.session.add(update)
     db.session.commit()
     return update
+
+
+# --- Leadership reports --------------------------------------------------------------
+
+def make_past_round(name: str | None = None, status: str = "open", days_ago: int = 10):
+    """A feedback round opened `days_ago` days ago; `status` open/closed/draft."""
+    from datetime import timedelta
+
+    from portal.models import FeedbackRound
+
+    n = next(_seq)
+    now = now_utc()
+    rnd = FeedbackRound(name=name or f"Round {n}", opens_at=now - timedelta(days=days_ago),
+                        closes_at=now + timedelta(days=30 - days_ago), status="draft")
+    if status in ("open", "closed"):
+        rnd.open(now - timedelta(days=days_ago))
+    if status == "closed":
+        rnd.close(now - timedelta(days=max(days_ago - 5, 0)))
+    db.session.add(rnd)
+    db.session.commit()
+    return rnd
+
+
+def make_members(count: int, **segments) -> list[User]:
+    """Many verified members at once (one cheap password hash shared)."""
+    hashed = hash_password(PASSWORD)
+    users = []
+    for _ in range(count):
+        n = next(_seq)
+        users.append(User(email=f"m{n}@example.org", display_name=f"Member {n}",
+                          password_hash=hashed, role="member", active=True,
+                          email_verified_at=now_utc(), **segments))
+    db.session.add_all(users)
+    db.session.commit()
+    return users
+
+
+def make_rating(user: User, objective, rnd, importance: int | None, performance: int | None,
+                commit: bool = True):
+    """A rating through the ORM (the report summaries follow automatically)."""
+    from portal import segments as seg
+    from portal.models import Rating
+
+    rating = Rating(user_id=user.id, objective_id=objective.id, round_id=rnd.id,
+                    importance=importance, performance=performance,
+                    **{k: getattr(user, k) for k in seg.KEYS})
+    db.session.add(rating)
+    if commit:
+        db.session.commit()
+    return rating
+
+
+def make_raw_comment(objective, rnd, body: str, user: User | None = None, parent=None,
+                     endorsements: int = 0, status: str = "visible", commit: bool = True,
+                 **segments):
+    from portal import sentiment
+    from portal.models import Comment
+
+    comment = Comment(objective_id=objective.id, round_id=rnd.id if rnd else None,
+                      user_id=user.id if user else None, parent_id=parent.id if parent else None,
+                      body=body, status=status, endorsement_count=endorsements,
+                      sentiment=sentiment.score(body), **segments)
+    db.session.add(comment)
+    if commit:
+        db.session.commit()
+    return comment

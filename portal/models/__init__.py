@@ -21,6 +21,13 @@ from portal.models.comments import (
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
+from portal.models.reports import (
+    ReportCell,
+    ReportCrossCell,
+    ReportEligible,
+    ReportParticipation,
+    ReportRater,
+)
 from portal.models.user import Role, User
 
 __all__ = [
@@ -45,6 +52,11 @@ __all__ = [
     "Plan",
     "PlanValue",
     "Rating",
+    "ReportCell",
+    "ReportCrossCell",
+    "ReportEligible",
+    "ReportParticipation",
+    "ReportRater",
     "Role",
     "RoundStatus",
     "User",

@@ -1,0 +1,323 @@
+"""Small server-rendered SVG charts for the leadership reports.
+
+Written by hand with presentation attributes (fill=, stroke=) only: the CSP
+forbids <style> elements and style attributes, so no chart library output is
+embedded. Every chart carries a <title> and <desc> (role="img"), shapes and
+text carry the meaning as well as colour, and each page puts the same numbers
+in a table next to the chart.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+TEXT = "#1b1f24"
+MUTED = "#4f5862"
+GRID = "#c4cbd3"
+PRIMARY = "#1d4f91"
+ACCENT = "#a3470b"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+# A diverging scale from ColorBrewer RdBu; the neutral midpoint is a light grey.
+DIVERGING = {1: "#b2182b", 2: "#ef8a62", 3: "#d9d9d9", 4: "#67a9cf", 5: "#2166ac"}
+DIVERGING_TEXT = {1: "#ffffff", 2: TEXT, 3: TEXT, 4: TEXT, 5: "#ffffff"}
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One labelled estimate with its interval (None where not shown)."""
+
+    label: str
+    value: float | None
+    lo: float | None = None
+    hi: float | None = None
+
+
+def _f(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _text(x: float, y: float, s: str, anchor: str = "start", size: int = 12,
+          fill: str = TEXT, weight: str = "normal") -> str:
+    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" font-size="{size}" '
+            f'fill="{fill}" font-weight="{weight}">{escape(s)}</text>')
+
+
+def _line(x1, y1, x2, y2, stroke=GRID, width=1, dash: str | None = None) -> str:
+    d = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" '
+            f'stroke="{stroke}" stroke-width="{width}"{d}/>')
+
+
+def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
+    uid = next(_ids)
+    tid, did = f"chart-{uid}-title", f"chart-{uid}-desc"
+    # Every piece of text inside went through escape(); the rest are numbers we format.
+    return Markup(  # noqa: S704  # nosec B704
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{tid} {did}" font-family="{FONT}">'
+        f'<title id="{tid}">{escape(title)}</title><desc id="{did}">{escape(desc)}</desc>'
+        + "".join(body) + "</svg>")
+
+
+def _scale(lo: float, hi: float, a: float, b: float):
+    span = (hi - lo) or 1.0
+    return lambda v: a + (v - lo) / span * (b - a)
+
+
+def _empty(title: str, desc: str) -> Markup:
+    return _svg(480, 60, title, desc, [_text(10, 35, "No figures to show.", fill=MUTED)])
+
+
+def dot_whisker(items: Sequence[Interval], title: str, desc: str, lo: float = 0.0,
+                hi: float = 1.0, percent: bool = True, axis_label: str = "") -> Markup:
+    """Ranked dots with interval whiskers, one row per item (already in rank order)."""
+    items = [i for i in items if i.value is not None]
+    if not items:
+        return _empty(title, desc)
+    left, right, top, row = 56, 24, 34, 24
+    width = 640
+    height = top + row * len(items) + 40
+    x = _scale(lo, hi, left, width - right)
+    body = []
+    for t in _ticks(lo, hi):
+        body.append(_line(x(t), top - 8, x(t), height - 34))
+        body.append(_text(x(t), height - 18, _tick_label(t, percent), "middle", 11, MUTED))
+    if axis_label:
+        body.append(_text((left + width - right) / 2, height - 3, axis_label, "middle", 11,
+                          MUTED))
+    for n, item in enumerate(items):
+        y = top + n * row + row / 2
+        body.append(_text(left - 8, y + 4, item.label, "end", 12, TEXT, "bold"))
+        if item.lo is not None and item.hi is not None:
+            body.append(_line(x(item.lo), y, x(item.hi), y, PRIMARY, 2))
+            body.append(_line(x(item.lo), y - 5, x(item.lo), y + 5, PRIMARY, 2))
+            body.append(_line(x(item.hi), y - 5, x(item.hi), y + 5, PRIMARY, 2))
+        body.append(f'<circle cx="{_f(x(item.value))}" cy="{_f(y)}" r="5" fill="{PRIMARY}" '
+                    f'stroke="#ffffff" stroke-width="1.5"/>')
+    return _svg(width, height, title, desc, body)
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    if (lo, hi) == (0.0, 1.0):
+        return [0, 0.25, 0.5, 0.75, 1.0]
+    step = 0.5 if hi - lo <= 4 else 1.0
+    out, t = [], lo
+    while t <= hi + 1e-9:
+        out.append(round(t, 2))
+        t += step
+    return out
+
+
+def _tick_label(t: float, percent: bool) -> str:
+    return f"{100 * t:.0f}%" if percent else f"{t:g}"
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    x: float
+    y: float
+
+
+def scatter(points: Sequence[Point], x_centre: float | None, y_centre: float | None,
+            title: str, desc: str, x_label: str = "Mean importance",
+            y_label: str = "Mean performance", lo: float = 1.0, hi: float = 5.0) -> Markup:
+    """Importance (x) against performance (y): crosshairs at the centres, the diagonal
+    where the two are equal, quadrant names in the corners and labelled points."""
+    if not points:
+        return _empty(title, desc)
+    # Zoom onto the data (still 1..5 bounded) so the points do not huddle together.
+    xs = [p.x for p in points] + [c for c in (x_centre,) if c is not None]
+    ys = [p.y for p in points] + [c for c in (y_centre,) if c is not None]
+    vlo = max(lo, min(min(xs), min(ys)) - 0.25)
+    vhi = min(hi, max(max(xs), max(ys)) + 0.25)
+    vlo, vhi = _nice(vlo, "down"), _nice(vhi, "up")
+    size, pad_l, pad_b, pad_t, pad_r = 560, 64, 56, 20, 20
+    x = _scale(vlo, vhi, pad_l, size - pad_r)
+    y = _scale(vlo, vhi, size - pad_b, pad_t)
+    body = [f'<rect x="{pad_l}" y="{pad_t}" width="{size - pad_l - pad_r}" '
+            f'height="{size - pad_t - pad_b}" fill="#ffffff" stroke="{GRID}"/>']
+    for t in _ticks(vlo, vhi):
+        body.append(_text(x(t), size - pad_b + 18, f"{t:g}", "middle", 11, MUTED))
+        body.append(_text(pad_l - 8, y(t) + 4, f"{t:g}", "end", 11, MUTED))
+    body.append(_text((pad_l + size - pad_r) / 2, size - 12, x_label, "middle", 12, TEXT))
+    body.append(f'<text x="16" y="{_f((pad_t + size - pad_b) / 2)}" text-anchor="middle" '
+                f'font-size="12" fill="{TEXT}" transform="rotate(-90 16 '
+                f'{_f((pad_t + size - pad_b) / 2)})">{escape(y_label)}</text>')
+    body.append(_line(x(vlo), y(vlo), x(vhi), y(vhi), MUTED, 1, "2 4"))
+    body.append(_text(x(vhi) - 4, y(vhi) + 14, "performance = importance", "end", 10, MUTED))
+    if x_centre is not None and y_centre is not None:
+        body.append(_line(x(x_centre), pad_t, x(x_centre), size - pad_b, ACCENT, 1.5, "6 4"))
+        body.append(_line(pad_l, y(y_centre), size - pad_r, y(y_centre), ACCENT, 1.5, "6 4"))
+        corners = [
+            (size - pad_r - 6, size - pad_b - 8, "end", "Concentrate here"),
+            (size - pad_r - 6, pad_t + 16, "end", "Keep up the good work"),
+            (pad_l + 6, size - pad_b - 8, "start", "Low priority"),
+            (pad_l + 6, pad_t + 16, "start", "Possible overkill"),
+        ]
+        for cx, cy, anchor, label in corners:
+            body.append(_text(cx, cy, label, anchor, 11, ACCENT, "bold"))
+    for p in points:
+        body.append(f'<circle cx="{_f(x(p.x))}" cy="{_f(y(p.y))}" r="4.5" fill="{PRIMARY}"/>')
+        body.append(_text(x(p.x) + 7, y(p.y) - 5, p.label, "start", 11, TEXT, "bold"))
+    return _svg(size, size, title, desc, body)
+
+
+def _nice(v: float, direction: str) -> float:
+    import math
+
+    return (math.floor if direction == "down" else math.ceil)(v * 2) / 2
+
+
+def gap_bars(items: Sequence[Interval], title: str, desc: str) -> Markup:
+    """Horizontal bars from zero (performance minus importance) with interval whiskers.
+
+    Negative gaps (performing below importance) point left and are drawn in the
+    accent colour with a hatched pattern, so colour is not the only cue."""
+    items = [i for i in items if i.value is not None]
+    if not items:
+        return _empty(title, desc)
+    vals = [v for i in items for v in (i.value, i.lo, i.hi) if v is not None]
+    span = max(0.5, max(abs(v) for v in vals))
+    span = _nice(span + 0.1, "up")
+    left, right, top, row, width = 56, 24, 20, 24, 640
+    height = top + row * len(items) + 44
+    x = _scale(-span, span, left, width - right)
+    uid = next(_ids)
+    body = [f'<defs><pattern id="hatch-{uid}" width="6" height="6" '
+            f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            f'<rect width="6" height="6" fill="{ACCENT}"/>'
+            f'<line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2"/>'
+            f'</pattern></defs>']
+    for t in _ticks(-span, span):
+        body.append(_line(x(t), top - 6, x(t), height - 38))
+        body.append(_text(x(t), height - 22, f"{t:+g}" if t else "0", "middle", 11, MUTED))
+    body.append(_line(x(0), top - 6, x(0), height - 38, TEXT, 1.5))
+    body.append(_text(x(-span), height - 4, "◀ performance below importance", "start", 11,
+                      MUTED))
+    body.append(_text(x(span), height - 4, "performance above importance ▶", "end", 11,
+                      MUTED))
+    for n, item in enumerate(items):
+        y = top + n * row + row / 2
+        body.append(_text(left - 8, y + 4, item.label, "end", 12, TEXT, "bold"))
+        x0, x1 = sorted((x(0), x(item.value)))
+        fill = f"url(#hatch-{uid})" if item.value < 0 else PRIMARY
+        body.append(f'<rect x="{_f(x0)}" y="{_f(y - 7)}" width="{_f(max(x1 - x0, 1))}" '
+                    f'height="14" fill="{fill}"/>')
+        if item.lo is not None and item.hi is not None:
+            body.append(_line(x(item.lo), y, x(item.hi), y, TEXT, 1.5))
+            body.append(_line(x(item.lo), y - 4, x(item.lo), y + 4, TEXT, 1.5))
+            body.append(_line(x(item.hi), y - 4, x(item.hi), y + 4, TEXT, 1.5))
+    return _svg(width, height, title, desc, body)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Counts of answers 1..5 for one row; `hidden` counts suppressed answers."""
+
+    label: str
+    counts: dict[int, int | None]
+
+
+def diverging(rows: Sequence[Distribution], title: str, desc: str,
+              labels: dict[int, str]) -> Markup:
+    """Diverging stacked bars: 1-2 to the left of the neutral midpoint, 4-5 to the
+    right, 3 straddling it. A row with a suppressed answer is not drawn, and says so."""
+    rows = [r for r in rows if any(v is None or v > 0 for v in r.counts.values())]
+    if not rows:
+        return _empty(title, desc)
+    left, right, top, row, width = 220, 24, 44, 34, 760
+    height = top + row * len(rows) + 60
+    x = _scale(-1, 1, left, width - right)
+    body = []
+    for t in (-1, -0.5, 0, 0.5, 1):
+        body.append(_line(x(t), top - 10, x(t), height - 56, GRID if t else TEXT))
+        body.append(_text(x(t), height - 40, f"{abs(100 * t):.0f}%", "middle", 11, MUTED))
+    # Legend across the top: colour swatch plus the number and its label.
+    lx = left
+    for score in (1, 2, 3, 4, 5):
+        body.append(f'<rect x="{_f(lx)}" y="8" width="12" height="12" '
+                    f'fill="{DIVERGING[score]}" stroke="{MUTED}" stroke-width="0.5"/>')
+        body.append(_text(lx + 16, 18, f"{score} {labels.get(score, '')}", "start", 10))
+        lx += 16 + 7 * len(f"{score} {labels.get(score, '')}") + 10
+    for n, r in enumerate(rows):
+        y = top + n * row
+        label = r.label if len(r.label) <= 30 else r.label[:29] + "…"
+        body.append(_text(left - 8, y + row / 2 + 4, label, "end", 12, TEXT, "bold"))
+        if any(r.counts.get(s) is None for s in (1, 2, 3, 4, 5)):
+            # A bar from the visible answers alone would mislead; say why it is missing.
+            body.append(_text(x(-1), y + row / 2 + 4, "Not drawn: some answers come from "
+                              "fewer members than the privacy threshold.", "start", 11, MUTED))
+            continue
+        visible = {s: (r.counts.get(s) or 0) for s in (1, 2, 3, 4, 5)}
+        total = sum(visible.values())
+        share = {s: visible[s] / total for s in visible}
+        start = -(share[1] + share[2] + share[3] / 2)
+        pos = start
+        for s in (1, 2, 3, 4, 5):
+            w = share[s]
+            if w <= 0:
+                continue
+            body.append(f'<rect x="{_f(x(pos))}" y="{_f(y + 4)}" '
+                        f'width="{_f(x(pos + w) - x(pos))}" height="{row - 10}" '
+                        f'fill="{DIVERGING[s]}" stroke="#ffffff" stroke-width="1"/>')
+            if w >= 0.07:
+                body.append(_text(x(pos + w / 2), y + row / 2 + 4, f"{100 * w:.0f}%",
+                                  "middle", 10, DIVERGING_TEXT[s]))
+            pos += w
+    body.append(_text(x(-0.5), height - 20, "◀ rated low (1–2)", "middle", 11, MUTED))
+    body.append(_text(x(0.5), height - 20, "rated high (4–5) ▶", "middle", 11, MUTED))
+    return _svg(width, height, title, desc, body)
+
+
+@dataclass(frozen=True)
+class Pair:
+    label: str
+    before: Interval
+    after: Interval
+
+
+def dumbbell(rows: Sequence[Pair], title: str, desc: str, before_label: str,
+             after_label: str, lo: float = 0.0, hi: float = 1.0,
+             percent: bool = True) -> Markup:
+    """Two rounds side by side: a hollow circle for the earlier round, a filled square
+    for the later one, each with its interval, joined by a line."""
+    rows = [r for r in rows if r.before.value is not None or r.after.value is not None]
+    if not rows:
+        return _empty(title, desc)
+    left, right, top, row, width = 56, 24, 40, 28, 640
+    height = top + row * len(rows) + 40
+    x = _scale(lo, hi, left, width - right)
+    body = [
+        f'<circle cx="{left + 6}" cy="14" r="5" fill="#ffffff" stroke="{MUTED}" '
+        f'stroke-width="2"/>', _text(left + 16, 18, before_label, "start", 11),
+        f'<rect x="{left + 206}" y="9" width="10" height="10" fill="{PRIMARY}"/>',
+        _text(left + 222, 18, after_label, "start", 11),
+    ]
+    for t in _ticks(lo, hi):
+        body.append(_line(x(t), top - 6, x(t), height - 34))
+        body.append(_text(x(t), height - 18, _tick_label(t, percent), "middle", 11, MUTED))
+    for n, r in enumerate(rows):
+        y = top + n * row + row / 2
+        body.append(_text(left - 8, y + 4, r.label, "end", 12, TEXT, "bold"))
+        b, a = r.before, r.after
+        if b.value is not None and a.value is not None:
+            body.append(_line(x(b.value), y, x(a.value), y, MUTED, 3))
+        for est, dy, colour in ((b, -5, MUTED), (a, 5, PRIMARY)):
+            if est.value is None or est.lo is None or est.hi is None:
+                continue
+            body.append(_line(x(est.lo), y + dy, x(est.hi), y + dy, colour, 1.2))
+        if b.value is not None:
+            body.append(f'<circle cx="{_f(x(b.value))}" cy="{_f(y)}" r="5" fill="#ffffff" '
+                        f'stroke="{MUTED}" stroke-width="2"/>')
+        if a.value is not None:
+            body.append(f'<rect x="{_f(x(a.value) - 5)}" y="{_f(y - 5)}" width="10" '
+                        f'height="10" fill="{PRIMARY}"/>')
+    return _svg(width, height, title, desc, body)

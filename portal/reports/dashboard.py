@@ -1,0 +1,191 @@
+"""The priority dashboard: one row per objective, a domain roll-up and participation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import url_for
+
+from portal import privacy, segments, stats
+from portal.models import FeedbackRound, Objective
+from portal.reports import queries
+from portal.reports.aggregates import ALL
+from portal.reports.estimates import SliceEstimate, centres, estimate, quadrant_of
+from portal.reports.participation import participation
+from portal.reports.tables import (
+    Cell,
+    Column,
+    Table,
+    count_cell,
+    empty_cell,
+    mean_cell,
+    pct,
+    share_cell,
+    suppressed_cell,
+    text_cell,
+)
+
+
+@dataclass
+class ObjectiveRow:
+    objective: Objective
+    est: SliceEstimate
+    quadrant: str | None
+
+
+@dataclass
+class Dashboard:
+    round: FeedbackRound
+    rows: list[ObjectiveRow]
+    centre: tuple[float | None, float | None]
+    empty: bool
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+OBJECTIVE_COLUMNS = [
+    Column("code", "Objective", numeric=False, export_labels=("Objective", "Text")),
+    Column("domain", "Domain", numeric=False),
+    Column("raters", "Raters"),
+    Column("imp_high", "Important (4–5)",
+           export_labels=("Important 4-5 %", "Important lower 95%", "Important upper 95%")),
+    Column("imp_mean", "Mean importance",
+           export_labels=("Mean importance", "Importance lower 95%", "Importance upper 95%")),
+    Column("imp_low", "Unimportant (1–2)", export_labels=("Unimportant 1-2 %",)),
+    Column("perf_high", "Doing well (4–5)",
+           export_labels=("Doing well 4-5 %", "Doing well lower 95%", "Doing well upper 95%")),
+    Column("perf_mean", "Mean performance",
+           export_labels=("Mean performance", "Performance lower 95%",
+                          "Performance upper 95%")),
+    Column("perf_low", "Doing poorly (1–2)", export_labels=("Doing poorly 1-2 %",)),
+    Column("gap", "Gap (performance − importance)",
+           export_labels=("Gap", "Gap lower 95%", "Gap upper 95%")),
+    Column("quadrant", "Quadrant", numeric=False),
+]
+
+QUADRANT_ORDER = {q: i for i, q in enumerate(stats.QUADRANTS)}
+
+
+def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
+                    round_id: int) -> dict[str, Cell]:
+    imp, perf = e.show_importance, e.show_performance
+    return {
+        "code": Cell(obj.code, (obj.code, obj.text), (obj.domain.position, obj.position),
+                     sub=obj.text, href=url_for("reports.objective", code=obj.code,
+                                                round=round_id)),
+        "domain": text_cell(obj.domain.code, sort=obj.domain.position),
+        "raters": count_cell(privacy.suppress_total(e.rows)),
+        "imp_high": share_cell(e.imp_high, imp),
+        "imp_mean": mean_cell(e.imp_mean, imp),
+        "imp_low": share_cell(e.imp_low, imp, with_interval=False),
+        "perf_high": share_cell(e.perf_high, perf),
+        "perf_mean": mean_cell(e.perf_mean, perf),
+        "perf_low": share_cell(e.perf_low, perf, with_interval=False),
+        "gap": mean_cell(e.gap, e.show_gap, signed=True),
+        "quadrant": (Cell(quadrant, (quadrant,), QUADRANT_ORDER[quadrant])
+                     if quadrant else (suppressed_cell() if e.rows else empty_cell())),
+    }
+
+
+def build(rnd: FeedbackRound, source: str = "summary") -> Dashboard:
+    counts = queries.load_counts(rnd.id, ALL, source)
+    objectives = queries.report_objectives([rnd.id])
+    ests = {o.id: estimate(counts.get((o.id, ""))) for o in objectives}
+    centre = centres(list(ests.values()))
+    rows = [ObjectiveRow(o, ests[o.id], quadrant_of(ests[o.id], centre)) for o in objectives]
+    dash = Dashboard(rnd, rows, centre, empty=not any(r.est.rows for r in rows))
+    table = Table("priorities", f"Priorities by objective, {rnd.name}", OBJECTIVE_COLUMNS,
+                  row_header="code",
+                  note="Shares and means use answers on the 1–5 scale; “Don't know” is "
+                       "left out. Intervals are 95%: Wilson for shares, t for means, "
+                       "paired t for the gap.")
+    table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id) for r in rows]
+    dash.tables["priorities"] = table
+    dash.tables["domains"] = domain_table(rnd, rows)
+    dash.tables["participation"] = participation_table(rnd, source)
+    return dash
+
+
+DOMAIN_COLUMNS = [
+    Column("domain", "Domain", numeric=False, export_labels=("Domain", "Title")),
+    Column("objectives", "Objectives shown"),
+    Column("imp_high", "Important (4–5), average", export_labels=("Important 4-5 % (average)",)),
+    Column("range", "Range across objectives", numeric=False, sortable=False),
+    Column("imp_mean", "Mean importance, average"),
+    Column("perf_mean", "Mean performance, average"),
+    Column("gap", "Gap, average"),
+    Column("top", "Most important objective", numeric=False),
+]
+
+
+def domain_table(rnd: FeedbackRound, rows: list[ObjectiveRow]) -> Table:
+    """Domain roll-up: plain averages of the objective figures. No interval: the same
+    members rate every objective of a domain, so pooled intervals would be too narrow."""
+    table = Table("domains", f"Priorities by domain, {rnd.name}", DOMAIN_COLUMNS,
+                  row_header="domain",
+                  note="Averages of the objective figures shown above (objectives with "
+                       "too few answers are left out).")
+    by_domain: dict[int, list[ObjectiveRow]] = {}
+    domains = {}
+    for r in rows:
+        by_domain.setdefault(r.objective.domain_id, []).append(r)
+        domains[r.objective.domain_id] = r.objective.domain
+    for dom_id, members in by_domain.items():
+        dom = domains[dom_id]
+        shown = [r for r in members if r.est.show_importance]
+        shares = [r.est.imp_high.p for r in shown if r.est.imp_high.p is not None]
+        imp = stats.grand_mean(r.est.imp_mean.mean for r in shown)
+        perf = stats.grand_mean(r.est.perf_mean.mean for r in members
+                                if r.est.show_performance)
+        gap = stats.grand_mean(r.est.gap.mean for r in members if r.est.show_gap)
+        top = max(shown, key=lambda r: r.est.imp_high.p or 0, default=None)
+        avg_share = sum(shares) / len(shares) if shares else None
+        table.rows.append({
+            "domain": Cell(f"{dom.code}. {dom.title}", (dom.code, dom.title), dom.position),
+            "objectives": Cell(str(len(shown)), (len(shown),), len(shown)),
+            "imp_high": (Cell(pct(avg_share), (round(100 * avg_share, 1),), avg_share)
+                         if avg_share is not None else empty_cell()),
+            "range": (text_cell(f"{pct(min(shares))}–{pct(max(shares))}") if shares
+                      else empty_cell()),
+            "imp_mean": _plain(imp),
+            "perf_mean": _plain(perf),
+            "gap": _plain(gap, signed=True),
+            "top": text_cell(top.objective.code) if top else empty_cell(),
+        })
+    return table
+
+
+def _plain(x: float | None, signed: bool = False) -> Cell:
+    if x is None:
+        return empty_cell()
+    return Cell(f"{x:+.2f}" if signed else f"{x:.2f}", (round(x, 3),), x)
+
+
+PARTICIPATION_COLUMNS = [
+    Column("segment", "Segment", numeric=False, export_labels=("Dimension", "Segment")),
+    Column("eligible", "Eligible members"),
+    Column("raters", "Members who rated"),
+    Column("rate", "Participation"),
+]
+
+
+def participation_table(rnd: FeedbackRound, source: str = "summary") -> Table:
+    overall, by_dim = participation(rnd.id, source)
+    table = Table("participation", f"Participation, {rnd.name}", PARTICIPATION_COLUMNS,
+                  row_header="segment",
+                  note="Eligible members: active accounts with a verified e-mail address. "
+                       "Segments as members describe themselves today.")
+
+    def row(dim_label: str, p) -> dict[str, Cell]:
+        rate = (Cell(pct(p.rate), (round(100 * p.rate, 1),), p.rate) if p.rate is not None
+                else (suppressed_cell() if p.eligible is None or p.raters is None
+                      else empty_cell()))
+        return {"segment": Cell(p.label if not dim_label else f"{dim_label}: {p.label}",
+                                (dim_label or "All", p.label), None),
+                "eligible": count_cell(p.eligible), "raters": count_cell(p.raters),
+                "rate": rate}
+
+    table.rows.append(row("", overall))
+    for key, parts in by_dim.items():
+        label = segments.BY_KEY[key].label
+        table.rows.extend(row(label, p) for p in parts)
+    return table

@@ -1,0 +1,146 @@
+"""Objective drill-down: distributions, segment breakdown, leadership updates, comments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from portal import charts, privacy, segments
+from portal.extensions import db
+from portal.models import FeedbackRound, Objective, ObjectiveUpdate
+from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
+from portal.reports import comments, queries
+from portal.reports.aggregates import ALL, NO_ANSWER
+from portal.reports.estimates import SliceEstimate, estimate
+from portal.reports.tables import (
+    Column,
+    Table,
+    count_cell,
+    mean_cell,
+    share_cell,
+    suppressed_cell,
+    text_cell,
+)
+
+ANSWERS = (1, 2, 3, 4, 5, 0, NO_ANSWER)
+
+
+def answer_label(measure: str, v: int) -> str:
+    if v == NO_ANSWER:
+        return "Not answered"
+    labels = IMPORTANCE_LABELS if measure == "importance" else PERFORMANCE_LABELS
+    return f"{v} {labels[v]}" if v else labels[v]
+
+
+@dataclass
+class Drilldown:
+    round: FeedbackRound
+    objective: Objective
+    dimension: segments.Dimension
+    est: SliceEstimate
+    distribution: dict[str, dict[int, int | None]]      # measure -> answer -> shown count
+    tables: dict[str, Table] = field(default_factory=dict)
+    segment_rows: list[tuple[str, dict[int, int | None]]] = field(default_factory=list)
+    updates: list[ObjectiveUpdate] = field(default_factory=list)
+    comments: comments.CommentSummary | None = None
+    comment_filter_label: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.est.rows == 0
+
+    def chart_rows(self) -> list[charts.Distribution]:
+        return [charts.Distribution(m.capitalize(), {s: self.distribution[m].get(s)
+                                                     for s in (1, 2, 3, 4, 5)})
+                for m in ("importance", "performance")]
+
+    def segment_chart_rows(self) -> list[charts.Distribution]:
+        return [charts.Distribution(label, hist) for label, hist in self.segment_rows]
+
+
+def build(rnd: FeedbackRound, obj: Objective, dimension: str = "career_stage",
+          comment_value: str | None = None) -> Drilldown:
+    dim = segments.BY_KEY[dimension]
+    total = queries.load_counts(rnd.id, ALL, objective_id=obj.id).get((obj.id, ""))
+    est = estimate(total)
+    dist = {}
+    for measure in ("importance", "performance"):
+        hist = getattr(total, measure) if total else {}
+        dist[measure] = privacy.suppress_cells({v: int(hist.get(v, 0)) for v in ANSWERS})
+    dd = Drilldown(rnd, obj, dim, est, dist)
+    dd.tables["distribution"] = _distribution_table(dd)
+    dd.tables["segments"] = _segment_table(dd, queries.load_counts(rnd.id, dimension,
+                                                                   objective_id=obj.id))
+    dd.updates = list(db.session.scalars(
+        sa.select(ObjectiveUpdate).where(ObjectiveUpdate.objective_id == obj.id)
+        .order_by(ObjectiveUpdate.published_at.desc()).limit(5)))
+    flt = comments.CommentFilter(round_id=rnd.id, objective_id=obj.id)
+    if comment_value is not None:
+        flt.dimension, flt.value = dimension, comment_value
+        dd.comment_filter_label = f"{dim.label}: {dim.label_for(comment_value or None)}"
+    dd.comments = comments.summarise(flt)
+    return dd
+
+
+def _distribution_table(dd: Drilldown) -> Table:
+    cols = [Column("answer", "Answer", numeric=False),
+            Column("importance", "Importance: members"),
+            Column("performance", "Performance: members")]
+    table = Table("distribution", f"Answers for {dd.objective.code}, {dd.round.name}", cols,
+                  row_header="answer",
+                  note="Counts below the privacy threshold read “fewer than "
+                       f"{privacy.min_n()}”, and so does the next smallest count.")
+    for v in ANSWERS:
+        table.rows.append({
+            "answer": text_cell(answer_label("importance", v) + (
+                f" / {PERFORMANCE_LABELS[v]}" if v not in (0, NO_ANSWER) else ""), sort=v),
+            "importance": count_cell(dd.distribution["importance"][v]),
+            "performance": count_cell(dd.distribution["performance"][v]),
+        })
+    return table
+
+
+SEGMENT_COLUMNS = [
+    Column("segment", "Segment", numeric=False),
+    Column("raters", "Raters"),
+    Column("imp_high", "Important (4–5)",
+           export_labels=("Important 4-5 %", "Important lower 95%", "Important upper 95%")),
+    Column("imp_mean", "Mean importance",
+           export_labels=("Mean importance", "Importance lower 95%", "Importance upper 95%")),
+    Column("perf_mean", "Mean performance",
+           export_labels=("Mean performance", "Performance lower 95%",
+                          "Performance upper 95%")),
+    Column("gap", "Gap", export_labels=("Gap", "Gap lower 95%", "Gap upper 95%")),
+]
+
+
+def _segment_table(dd: Drilldown, by_value: dict[tuple[int, str], queries.Counts]) -> Table:
+    dim = dd.dimension
+    present = {v for (_, v) in by_value}
+    order = [c for c in [*dim.codes, ""] if c in present] + sorted(
+        present - {*dim.codes, ""})
+    shown = privacy.suppress_cells({v: by_value[(dd.objective.id, v)].rows for v in order})
+    table = Table("segments", f"{dd.objective.code} by {dim.label.lower()}, {dd.round.name}",
+                  SEGMENT_COLUMNS, row_header="segment")
+    for v in order:
+        counts = by_value[(dd.objective.id, v)]
+        label = dim.label_for(v or None)
+        if shown[v] is None:
+            table.rows.append({"segment": text_cell(label), "raters": suppressed_cell(),
+                               **{k: suppressed_cell(3) for k in
+                                  ("imp_high", "imp_mean", "perf_mean", "gap")}})
+            dd.segment_rows.append((label, dict.fromkeys((1, 2, 3, 4, 5))))
+            continue
+        e = estimate(counts)
+        table.rows.append({
+            "segment": text_cell(label),
+            "raters": count_cell(shown[v]),
+            "imp_high": share_cell(e.imp_high, e.show_importance),
+            "imp_mean": mean_cell(e.imp_mean, e.show_importance),
+            "perf_mean": mean_cell(e.perf_mean, e.show_performance),
+            "gap": mean_cell(e.gap, e.show_gap, signed=True),
+        })
+        hist = privacy.suppress_cells({s: counts.importance.get(s, 0) for s in (1, 2, 3, 4, 5)})
+        dd.segment_rows.append((label, hist))
+    return table

@@ -1,0 +1,69 @@
+"""Filter forms of the leadership pages. They are GET forms (no state changes), so
+they carry no CSRF token; the server validates every value."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional
+
+from portal import segments
+from portal.reports import heatmap
+
+
+class _GetForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+
+def segment_choices(blank: str | None = None) -> list[tuple[str, str]]:
+    out = [("", blank)] if blank else []
+    return out + [(d.key, d.label) for d in segments.DIMENSIONS]
+
+
+def segment_value_choices() -> list[tuple[str, str]]:
+    out = [("", "All members")]
+    for d in segments.DIMENSIONS:
+        out += [(f"{d.key}:{code}", f"{d.label}: {label}") for code, label in d.choices]
+        out.append((f"{d.key}:-", f"{d.label}: Not answered"))
+    return out
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class RoundForm(_GetForm):
+    round = SelectField("Feedback round", coerce=str)
+
+
+class HeatmapForm(_GetForm):
+    round = SelectField("Feedback round", coerce=str)
+    dimension = SelectField("Segment", choices=choices(segment_choices()))
+    by = SelectField("Cross with", choices=choices(segment_choices("Nothing (one segment)")),
+                     validators=[Optional()])
+    measure = SelectField("Figure",
+                          choices=choices([(k, v[2]) for k, v in heatmap.MEASURES.items()]))
+
+
+class TrendsForm(_GetForm):
+    round = SelectField("Later round", coerce=str)
+    compare = SelectField("Earlier round", coerce=str)
+
+
+class DrilldownForm(_GetForm):
+    round = SelectField("Feedback round", coerce=str)
+    dimension = SelectField("Break down by", choices=choices(segment_choices()))
+
+
+class CommentFilterForm(_GetForm):
+    round = SelectField("Round", coerce=str, default="")
+    domain = SelectField("Domain", coerce=str, default="")
+    objective = SelectField("Objective", coerce=str, default="")
+    segment = SelectField("Segment", choices=choices(segment_value_choices()), default="")
+    keyword = SearchField("Keyword", validators=[Optional(), Length(max=100)])
+    sentiment = SelectField("Sentiment (rough)", choices=choices([
+        ("", "Any"), ("positive", "Positive"), ("neutral", "Neutral"),
+        ("negative", "Negative")]), default="")
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)])

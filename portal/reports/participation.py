@@ -1,0 +1,241 @@
+"""Participation: raters against eligible members, overall and by segment.
+
+Eligibility is defined once here, in two forms that must agree: the SQL
+`eligible_members()` (used to rebuild and verify) and the Python twin
+`is_eligible()` (used when a single member changes). Today an eligible member
+is an active account with a verified e-mail address; when a membership roster
+exists, change these two functions (and only these).
+
+The counts live in report_eligible and report_participation and are kept in
+step incrementally: ORM changes to a User (joining, verifying, changing
+segments, deactivation, deletion) through a before_flush listener, and a
+member's first or last rating in a round through `aggregates`. Writes that
+bypass the ORM call `rebuild_participation()` (`flask reports rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal import privacy, segments
+from portal.extensions import db
+from portal.models import ReportEligible, ReportParticipation, ReportRater, User
+
+ELIGIBLE = ReportEligible.__table__
+PARTICIPATION = ReportParticipation.__table__
+NOT_ANSWERED = ""
+_MEMBER_FIELDS = ("active", "email_verified_at", *segments.KEYS)
+
+
+def eligible_members() -> sa.Select:
+    """Members who may rate: active accounts with a verified e-mail address."""
+    return sa.select(User.id, *[getattr(User, k) for k in segments.KEYS]).where(
+        User.active.is_(True), User.email_verified_at.is_not(None))
+
+
+def is_eligible(active: bool | None, email_verified_at) -> bool:
+    """The same rule as `eligible_members()`, for one member's values."""
+    return bool(active) and email_verified_at is not None
+
+
+# ---------------------------------------------------------------------------
+# Incremental maintenance
+
+
+def _keys(values: dict[str, str | None]) -> list[tuple[str, str]]:
+    return [("", ""), *((k, values.get(k) or NOT_ANSWERED) for k in segments.KEYS)]
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
+            deltas: Counter) -> None:
+    from portal.reports.aggregates import upsert_counts
+
+    upsert_counts(conn, table, key, deltas)
+
+
+def apply_rater_change(conn: sa.Connection, created: list[tuple[int, int]],
+                       removed: list[tuple[int, int]]) -> None:
+    """A member gave their first rating in a round (created) or withdrew their last."""
+    if not created and not removed:
+        return
+    user_ids = {u for _, u in created + removed}
+    cols = [User.__table__.c[f] for f in ("id", *_MEMBER_FIELDS)]
+    users = {row.id: row for row in conn.execute(sa.select(*cols).where(
+        User.__table__.c.id.in_(user_ids)))}
+    deltas: Counter = Counter()
+    for (round_id, user_id), sign in [(k, 1) for k in created] + [(k, -1) for k in removed]:
+        row = users.get(user_id)
+        if row is None or not is_eligible(row.active, row.email_verified_at):
+            continue
+        values = {k: getattr(row, k) for k in segments.KEYS}
+        for dim, value in _keys(values):
+            deltas[(round_id, dim, value)] += sign
+    _upsert(conn, PARTICIPATION, ("round_id", "dimension", "value"), deltas)
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    eligible: bool
+    values: tuple[str | None, ...]
+
+
+def _facts(values: dict) -> MemberFacts:
+    return MemberFacts(is_eligible(values["active"], values["email_verified_at"]),
+                       tuple(values[k] for k in segments.KEYS))
+
+
+def _old_values(user: User) -> dict:
+    state = sa.inspect(user)
+    out = {}
+    for name in _MEMBER_FIELDS:
+        hist = state.attrs[name].history
+        out[name] = hist.deleted[0] if hist.deleted else getattr(user, name)
+    return out
+
+
+def apply_member_change(conn: sa.Connection, user_id: int | None, old: MemberFacts | None,
+                        new: MemberFacts | None) -> None:
+    """Move one member between eligibility and segment cells (and their rounds)."""
+    if old == new:
+        return
+    eligible: Counter = Counter()
+    for facts, sign in ((old, -1), (new, 1)):
+        if facts is not None and facts.eligible:
+            for key in _keys(dict(zip(segments.KEYS, facts.values, strict=True))):
+                eligible[key] += sign
+    _upsert(conn, ELIGIBLE, ("dimension", "value"), eligible)
+    if user_id is None:
+        return
+    rounds = list(conn.execute(sa.select(ReportRater.__table__.c.round_id).where(
+        ReportRater.__table__.c.user_id == user_id, ReportRater.__table__.c.n > 0)).scalars())
+    deltas: Counter = Counter()
+    for round_id in rounds:
+        for (dim, value), d in eligible.items():
+            deltas[(round_id, dim, value)] += d
+    _upsert(conn, PARTICIPATION, ("round_id", "dimension", "value"), deltas)
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    conn = None
+    for obj in list(session.new):
+        if isinstance(obj, User):
+            conn = conn or session.connection()
+            values = {k: getattr(obj, k) for k in _MEMBER_FIELDS}
+            values["active"] = True if values["active"] is None else values["active"]
+            apply_member_change(conn, None, None, _facts(values))
+    for obj in list(session.dirty):
+        if isinstance(obj, User) and session.is_modified(obj, include_collections=False):
+            conn = conn or session.connection()
+            new = _facts({k: getattr(obj, k) for k in _MEMBER_FIELDS})
+            apply_member_change(conn, obj.id, _facts(_old_values(obj)), new)
+    for obj in list(session.deleted):
+        if isinstance(obj, User):
+            conn = conn or session.connection()
+            apply_member_change(conn, obj.id, _facts(_old_values(obj)), None)
+
+
+def _keep(target, value, oldvalue, initiator):
+    return value
+
+
+def install_listeners() -> None:
+    if sa.event.contains(Session, "before_flush", _before_flush):
+        return
+    for name in _MEMBER_FIELDS:
+        sa.event.listen(getattr(User, name), "set", _keep, active_history=True, retval=True)
+    sa.event.listen(Session, "before_flush", _before_flush)
+
+
+# ---------------------------------------------------------------------------
+# Recomputing from scratch
+
+
+def raw_selects() -> tuple[sa.Select, sa.Select]:
+    """(eligible, participation) rows recomputed from users and report_raters."""
+    members = eligible_members().subquery()
+    raters = ReportRater.__table__
+    eligible_parts = [sa.select(sa.literal("").label("dimension"), sa.literal("").label("value"),
+                                sa.func.count().label("n")).select_from(members)]
+    part_parts = [sa.select(raters.c.round_id, sa.literal("").label("dimension"),
+                            sa.literal("").label("value"), sa.func.count().label("n"))
+                  .select_from(members.join(raters, raters.c.user_id == members.c.id))
+                  .where(raters.c.n > 0).group_by(raters.c.round_id)]
+    for key in segments.KEYS:
+        value = sa.func.coalesce(members.c[key], NOT_ANSWERED)
+        eligible_parts.append(sa.select(sa.literal(key), value, sa.func.count())
+                              .select_from(members).group_by(value))
+        part_parts.append(sa.select(raters.c.round_id, sa.literal(key), value, sa.func.count())
+                          .select_from(members.join(raters, raters.c.user_id == members.c.id))
+                          .where(raters.c.n > 0).group_by(raters.c.round_id, value))
+    return sa.union_all(*eligible_parts).subquery().select(), sa.union_all(
+        *part_parts).subquery().select()
+
+
+def rebuild_participation() -> None:
+    """Recompute report_eligible and report_participation (after bulk writes)."""
+    eligible, part = raw_selects()
+    db.session.execute(ELIGIBLE.delete())
+    db.session.execute(PARTICIPATION.delete())
+    db.session.execute(ELIGIBLE.insert().from_select(["dimension", "value", "n"], eligible))
+    db.session.execute(PARTICIPATION.insert().from_select(
+        ["round_id", "dimension", "value", "n"], part))
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True)
+class Participation:
+    label: str
+    eligible: int | None      # None = suppressed
+    raters: int | None
+    rate: float | None
+
+
+def _rate(raters: int | None, eligible: int | None) -> float | None:
+    if raters is None or eligible is None or not eligible:
+        return None
+    return raters / eligible
+
+
+def counts(round_id: int, source: str = "summary") -> dict[tuple[str, str], tuple[int, int]]:
+    """(dimension, value) -> (eligible, raters); dimension "" is everyone."""
+    if source == "summary":
+        eligible = {(d, v): int(n) for d, v, n in db.session.execute(
+            sa.select(ELIGIBLE.c.dimension, ELIGIBLE.c.value, ELIGIBLE.c.n))}
+        raters = {(d, v): int(n) for d, v, n in db.session.execute(
+            sa.select(PARTICIPATION.c.dimension, PARTICIPATION.c.value, PARTICIPATION.c.n)
+            .where(PARTICIPATION.c.round_id == round_id))}
+    else:
+        e_sel, p_sel = raw_selects()
+        eligible = {(d, v): int(n) for d, v, n in db.session.execute(e_sel)}
+        p = p_sel.subquery()
+        raters = {(d, v): int(n) for _, d, v, n in db.session.execute(
+            sa.select(p).where(p.c.round_id == round_id))}
+    keys = {k for k, v in eligible.items() if v} | {k for k, v in raters.items() if v}
+    return {k: (eligible.get(k, 0), raters.get(k, 0)) for k in keys}
+
+
+def participation(round_id: int, source: str = "summary"
+                  ) -> tuple[Participation, dict[str, list[Participation]]]:
+    """Overall and per segment dimension, suppressed through portal.privacy."""
+    data = counts(round_id, source)
+    e_all, r_all = data.get(("", ""), (0, 0))
+    e, r = privacy.suppress_total(e_all), privacy.suppress_total(r_all)
+    overall = Participation("All eligible members", e, r, _rate(r, e))
+    out: dict[str, list[Participation]] = {}
+    for key in segments.KEYS:
+        dim = segments.BY_KEY[key]
+        present = {v for (d, v) in data if d == key}
+        order = [c for c in [*dim.codes, NOT_ANSWERED] if c in present] + sorted(
+            present - {*dim.codes, NOT_ANSWERED})
+        eligible = privacy.suppress_cells({c: data[(key, c)][0] for c in order})
+        raters = privacy.suppress_cells({c: data[(key, c)][1] for c in order})
+        out[key] = [Participation(dim.label_for(c or None), eligible[c], raters[c],
+                                  _rate(raters[c], eligible[c])) for c in order]
+    return overall, out

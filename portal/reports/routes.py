@@ -1,0 +1,363 @@
+"""Leadership pages under /reports: leaders and admins only, read-only.
+
+Unknown rounds, objectives and segments in a URL answer 404; filters that
+would describe too few people show the suppressed view.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from portal import charts, privacy, segments, sentiment
+from portal.models import UPDATE_STATUS_LABELS, FeedbackRound
+from portal.reports import (
+    board,
+    chartdata,
+    comments,
+    dashboard,
+    drilldown,
+    forms,
+    heatmap,
+    queries,
+    trends,
+)
+from portal.reports.tables import Table, to_csv, to_xlsx
+from portal.security import leader_required
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.before_request
+@leader_required
+def _leaders_only():
+    """Every page of this blueprint is for leaders and admins (members get 403)."""
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Argument parsing: anything unknown is a 404.
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        abort(404)
+    return int(raw)
+
+
+def _round(rounds: list[FeedbackRound], name: str = "round") -> FeedbackRound | None:
+    rid = _int_arg(name)
+    if rid is None:
+        return queries.default_round(rounds)
+    rnd = queries.get_round(rid)
+    if rnd is None:
+        abort(404)
+    return rnd
+
+
+def _dimension(name: str, default: str | None) -> str | None:
+    key = request.args.get(name) or default
+    if key is None:
+        return None
+    if segments.get(key) is None:
+        abort(404)
+    return key
+
+
+def _round_choices(rounds: list[FeedbackRound]) -> list[tuple[str, str]]:
+    return [(str(r.id), f"{r.name} ({r.status})") for r in rounds]
+
+
+def _sort() -> tuple[str | None, str | None, bool]:
+    """?sort=<table>.<column>&dir=asc|desc"""
+    raw = request.args.get("sort", "")
+    table, _, key = raw.partition(".")
+    return (table or None), (key or None), request.args.get("dir", "desc") != "asc"
+
+
+def _apply_sort(tables: dict[str, Table]) -> dict[str, Table]:
+    name, key, desc = _sort()
+    if name in tables:
+        tables = dict(tables)
+        tables[name] = tables[name].sorted_by(key, desc)
+    return tables
+
+
+def _no_rounds():
+    return render_template("reports/no_rounds.html")
+
+
+# ---------------------------------------------------------------------------
+# Pages
+
+
+@bp.get("/", endpoint="dashboard")
+def dashboard_view():
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    dash = dashboard.build(rnd)
+    form = forms.RoundForm(formdata=None, round=str(rnd.id))
+    form.round.choices = _round_choices(rounds)
+    return render_template("reports/dashboard.html", dash=dash, rnd=rnd, form=form,
+                           tables=_apply_sort(dash.tables), page="dashboard")
+
+
+
+@bp.get("/charts", endpoint="charts")
+def charts_view():
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    dash = dashboard.build(rnd)
+    form = forms.RoundForm(formdata=None, round=str(rnd.id))
+    form.round.choices = _round_choices(rounds)
+    return render_template("reports/charts.html", dash=dash, rnd=rnd, form=form,
+                           charts=chartdata.all_charts(dash), page="charts")
+
+
+@bp.get("/segments", endpoint="segments")
+def segments_view():
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    dimension = _dimension("dimension", segments.KEYS[0])
+    by = _dimension("by", None)
+    if by == dimension:
+        by = None
+    measure = request.args.get("measure") or "importance_share"
+    if measure not in heatmap.MEASURES:
+        abort(404)
+    hm = heatmap.build(rnd, dimension, by, measure)
+    form = forms.HeatmapForm(formdata=None, round=str(rnd.id), dimension=dimension,
+                             by=by or "", measure=measure)
+    form.round.choices = _round_choices(rounds)
+    tables = _apply_sort({"heatmap": hm.table})
+    return render_template("reports/segments.html", hm=hm, rnd=rnd, form=form,
+                           table=tables["heatmap"], page="segments",
+                           kind=heatmap.MEASURES[measure][1])
+
+
+@bp.get("/trends", endpoint="trends")
+def trends_view():
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    compare_id = _int_arg("compare")
+    if compare_id is None:
+        compare = queries.previous_round(rnd, rounds)
+    else:
+        compare = queries.get_round(compare_id)
+        if compare is None:
+            abort(404)
+    form = forms.TrendsForm(formdata=None, round=str(rnd.id),
+                            compare=str(compare.id) if compare else "")
+    form.round.choices = _round_choices(rounds)
+    form.compare.choices = _round_choices(rounds)
+    tr = None
+    if compare is not None and compare.id != rnd.id:
+        tr = trends.build(rnd, compare)
+    return render_template("reports/trends.html", tr=tr, rnd=rnd, compare=compare, form=form,
+                           tables=_apply_sort(tr.tables) if tr else {}, page="trends")
+
+
+@bp.get("/objectives/<code>")
+def objective(code: str):
+    obj = queries.get_objective(code)
+    if obj is None:
+        abort(404)
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    dimension = _dimension("dimension", segments.KEYS[0])
+    value = request.args.get("value")
+    dim = segments.BY_KEY[dimension]
+    if value is not None and value != "" and value not in dim.codes:
+        abort(404)
+    dd = drilldown.build(rnd, obj, dimension, value)
+    form = forms.DrilldownForm(formdata=None, round=str(rnd.id), dimension=dimension)
+    form.round.choices = _round_choices(rounds)
+    return render_template("reports/objective.html", dd=dd, rnd=rnd, obj=obj, form=form,
+                           tables=_apply_sort(dd.tables), page="objective")
+
+
+def _comment_form(rounds) -> tuple[forms.CommentFilterForm, comments.CommentFilter, bool]:
+    form = forms.CommentFilterForm(formdata=request.args)
+    form.round.choices = [("", "All rounds"), *_round_choices(rounds)]
+    domains = comments.domains()
+    form.domain.choices = [("", "All domains")] + [(str(d.id), d.label) for d in domains]
+    objectives = queries.report_objectives([r.id for r in rounds])
+    form.objective.choices = [("", "All objectives")] + [
+        (str(o.id), f"{o.code}. {o.text[:60]}") for o in objectives]
+    flt = comments.CommentFilter()
+    # Unknown ids in the URL are a 404 like everywhere else; other problems are
+    # shown next to their field.
+    for name in ("round", "domain", "objective"):
+        raw = request.args.get(name, "")
+        if raw and raw not in {v for v, _ in getattr(form, name).choices}:
+            abort(404)
+    segment = request.args.get("segment", "")
+    if segment and segment not in {v for v, _ in forms.segment_value_choices()}:
+        abort(404)
+    valid = form.validate()
+    if valid:
+        flt.round_id = int(form.round.data) if form.round.data else None
+        flt.domain_id = int(form.domain.data) if form.domain.data else None
+        flt.objective_id = int(form.objective.data) if form.objective.data else None
+        if form.segment.data:
+            key, _, code = form.segment.data.partition(":")
+            flt.dimension, flt.value = key, ("" if code == "-" else code)
+        flt.keyword = (form.keyword.data or "").strip()
+        flt.sentiment = form.sentiment.data or None
+    return form, flt, valid
+
+
+@bp.get("/comments", endpoint="comments")
+def comments_view():
+    rounds = queries.all_rounds()
+    form, flt, valid = _comment_form(rounds)
+    result = comments.search(flt, form.page.data or 1) if valid else None
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    status = 200 if valid else 400
+    return render_template("reports/comments.html", form=form, result=result, args=args,
+                           page="comments"), status
+
+
+@bp.get("/comments.csv")
+def comments_csv():
+    rounds = queries.all_rounds()
+    _form, flt, valid = _comment_form(rounds)
+    if not valid:
+        abort(400)
+    body = comments.export_csv(flt)
+    if body is None:
+        abort(404, description="Too few comments match these filters to export them.")
+    return _download(body.encode("utf-8"), "comments.csv", "text/csv; charset=utf-8")
+
+
+@bp.get("/board", endpoint="board")
+def board_view():
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    report = board.build(rnd)
+    form = forms.RoundForm(formdata=None, round=str(rnd.id))
+    form.round.choices = _round_choices(rounds)
+    return render_template("reports/board.html", report=report, rnd=rnd, form=form,
+                           page="board")
+
+
+# ---------------------------------------------------------------------------
+# Exports: the same Table objects the pages render, so the same suppression.
+
+
+def _page_tables(page: str) -> tuple[FeedbackRound, dict[str, Table]]:
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        abort(404)
+    if page == "dashboard":
+        return rnd, dashboard.build(rnd).tables
+    if page == "charts":
+        return rnd, {c.table.name: c.table for c in chartdata.all_charts(dashboard.build(rnd))}
+    if page == "segments":
+        dimension = _dimension("dimension", segments.KEYS[0])
+        by = _dimension("by", None)
+        measure = request.args.get("measure") or "importance_share"
+        if measure not in heatmap.MEASURES:
+            abort(404)
+        return rnd, {"heatmap": heatmap.build(rnd, dimension, None if by == dimension else by,
+                                              measure).table}
+    if page == "trends":
+        compare_id = _int_arg("compare")
+        compare = (queries.previous_round(rnd, rounds) if compare_id is None
+                   else queries.get_round(compare_id))
+        if compare is None or compare.id == rnd.id:
+            abort(404)
+        return rnd, trends.build(rnd, compare).tables
+    if page.startswith("objective-"):
+        obj = queries.get_objective(page.removeprefix("objective-"))
+        if obj is None:
+            abort(404)
+        dimension = _dimension("dimension", segments.KEYS[0])
+        return rnd, drilldown.build(rnd, obj, dimension).tables
+    if page == "board":
+        return rnd, board.build(rnd).tables
+    abort(404)
+
+
+@bp.get("/export/<page>/<table>.<fmt>")
+def export(page: str, table: str, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rnd, tables = _page_tables(page)
+    if table == "all" and fmt == "xlsx":
+        chosen = list(tables.values())
+    elif table in tables:
+        chosen = [tables[table]]
+    else:
+        abort(404)
+    stem = f"{page}-{table}-round{rnd.id}"
+    if fmt == "csv":
+        return _download(to_csv(chosen[0]).encode("utf-8"), f"{stem}.csv",
+                         "text/csv; charset=utf-8")
+    return _download(to_xlsx(chosen, f"{page} {rnd.name}"), f"{stem}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _download(body: bytes, filename: str, mimetype: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+@bp.get("/segments/<dimension>", endpoint="segments_alias")
+def segments_alias(dimension: str):
+    """/reports/segments/<dimension> is a readable alias of ?dimension=."""
+    if segments.get(dimension) is None:
+        abort(404)
+    return redirect(url_for("reports.segments", dimension=dimension, **{
+        k: v for k, v in request.args.items() if k != "dimension"}))
+
+
+# ---------------------------------------------------------------------------
+# Template helpers: sortable headers and export links keep the page's arguments.
+
+_EXPORT_ARGS = ("round", "dimension", "by", "measure", "compare")
+
+
+def sort_state(table: str, key: str) -> str | None:
+    name, current, desc = _sort()
+    if name == table and current == key:
+        return "descending" if desc else "ascending"
+    return None
+
+
+def sort_url(table: str, key: str, anchor: str | None = None) -> str:
+    args = request.args.to_dict()
+    state = sort_state(table, key)
+    args["sort"] = f"{table}.{key}"
+    args["dir"] = "asc" if state == "descending" else "desc"
+    return url_for(request.endpoint, **(request.view_args or {}), **args,
+                   _anchor=anchor)
+
+
+def export_url(page: str, table: str, fmt: str) -> str:
+    args = {k: v for k, v in request.args.items() if k in _EXPORT_ARGS and v}
+    return url_for("reports.export", page=page, table=table, fmt=fmt, **args)
+
+
+@bp.context_processor
+def _template_helpers():
+    return {"sort_url": sort_url, "sort_state": sort_state, "export_url": export_url,
+            "privacy_min_n": privacy.min_n(), "privacy_min_comments": privacy.min_comments(),
+            "charts": charts, "update_labels": UPDATE_STATUS_LABELS,
+            "sentiment_label": sentiment.label}

@@ -1,0 +1,57 @@
+"""Demo data: deterministic, structured, verified, and never in production."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal import create_app, segments
+from portal.extensions import db
+from portal.models import Comment, Endorsement, Rating, User
+from portal.reports import heatmap, queries
+
+
+def _fingerprint():
+    return (db.session.scalar(sa.select(sa.func.count()).select_from(Rating)),
+            db.session.scalar(sa.select(sa.func.sum(Rating.importance))),
+            db.session.scalar(sa.select(sa.func.sum(Rating.performance))),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Comment)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Endorsement)))
+
+
+def test_demo_data_is_deterministic_verified_and_structured(app, runner):
+    result = runner.invoke(args=["demo-data", "--members", "400", "--seed", "5", "--quiet",
+                                 "--password", "demo pass phrase"])
+    assert result.exit_code == 0, result.output
+    assert "demo-leader@example.org" in result.output and "demo pass phrase" in result.output
+    first = _fingerprint()
+    assert first[0] > 4000 and first[3] > 20 and first[4] > 0
+    verified = runner.invoke(args=["reports", "verify"])
+    assert verified.exit_code == 0, verified.output
+    # Endorsement counts on comments agree with the endorsement rows.
+    total = db.session.scalar(sa.select(sa.func.sum(Comment.endorsement_count)))
+    assert total == first[4]
+    # Real structure: objectives differ and some segment differs beyond chance.
+    rounds = queries.all_rounds()
+    assert any(heatmap.build(r, d).flags for r in rounds for d in segments.KEYS)
+    assert runner.invoke(args=["demo-data", "--members", "400"]).exit_code != 0  # loaded once
+
+    # Same seed, fresh database: the same data.
+    db.session.remove()
+    from tests.conftest import _wipe
+    _wipe()
+    again = runner.invoke(args=["demo-data", "--members", "400", "--seed", "5", "--quiet",
+                                "--password", "demo pass phrase"])
+    assert again.exit_code == 0, again.output
+    assert _fingerprint() == first
+
+
+def test_demo_data_refuses_production(monkeypatch, _schema):
+    monkeypatch.setenv("SECRET_KEY", "0123456789abcdefghijklmnopqrstuvwxyzABCDEF")
+    prod = create_app({"CONFIG": "production", "SQLALCHEMY_DATABASE_URI": _schema})
+    result = prod.test_cli_runner().invoke(args=["demo-data", "--members", "50"])
+    assert result.exit_code != 0
+    assert "production" in result.output
+    with prod.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        db.session.remove()
+        db.engine.dispose()

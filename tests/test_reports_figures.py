@@ -1,0 +1,244 @@
+"""Every figure on the report pages equals scipy computed on the raw rating rows."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from scipy import stats as sp
+
+from portal import privacy
+from portal.extensions import db
+from portal.models import Rating
+from portal.reports import dashboard, drilldown, heatmap, queries, trends
+from tests import factories
+
+STAGES = ["student", "early", "mid", "senior"]
+
+
+@pytest.fixture
+def rated(app, plan):
+    """Two rounds, 3 objectives, 4 career stages of different sizes, varied answers."""
+    rng = random.Random(42)
+    objs = queries.report_objectives([])[:3]
+    old = factories.make_past_round("Round A", "closed", days_ago=400)
+    new = factories.make_past_round("Round B", "open", days_ago=10)
+    sizes = {"student": 14, "early": 30, "mid": 40, "senior": 10}
+    members = []
+    for stage, size in sizes.items():
+        members += factories.make_members(size, career_stage=stage,
+                                          region=rng.choice(["south", "west"]))
+    for rnd, shift in ((old, 0), (new, 1)):
+        for u in members:
+            for j, o in enumerate(objs):
+                bias = {"student": 1, "early": 0, "mid": -1, "senior": 0}[u.career_stage]
+                imp = min(5, max(1, 3 + bias + rng.choice([-1, 0, 1, 1]) + (j == 0)))
+                perf = min(5, max(1, 3 + shift * (j == 1) + rng.choice([-2, -1, 0, 1])))
+                if rng.random() < 0.07:
+                    imp = 0
+                if rng.random() < 0.05:
+                    perf = None
+                factories.make_rating(u, o, rnd, imp, perf, commit=False)
+        db.session.commit()
+    return {"objectives": objs, "old": old, "new": new, "members": members}
+
+
+def _raw(round_id, objective_id, **where):
+    stmt = sa.select(Rating).where(Rating.round_id == round_id,
+                                   Rating.objective_id == objective_id)
+    for k, v in where.items():
+        stmt = stmt.where(getattr(Rating, k) == v)
+    return list(db.session.scalars(stmt))
+
+
+def _scale(values):
+    return np.array([v for v in values if v is not None and 1 <= v <= 5], dtype=float)
+
+
+def test_dashboard_matches_scipy_on_raw_rows(rated, app):
+    rnd = rated["new"]
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    for row in dash.rows[:3]:
+        rows = _raw(rnd.id, row.objective.id)
+        imp = _scale(r.importance for r in rows)
+        perf = _scale(r.performance for r in rows)
+        e = row.est
+        assert e.rows == len(rows)
+        k = int((imp >= 4).sum())
+        ci = sp.binomtest(k, len(imp)).proportion_ci(method="wilson")
+        assert e.imp_high.p == pytest.approx(k / len(imp))
+        assert (e.imp_high.lo, e.imp_high.hi) == pytest.approx((ci.low, ci.high))
+        assert e.imp_low.p == pytest.approx((imp <= 2).mean())
+        t = sp.ttest_1samp(imp, 0).confidence_interval()
+        assert (e.imp_mean.mean, e.imp_mean.lo, e.imp_mean.hi) == pytest.approx(
+            (imp.mean(), t.low, t.high))
+        t = sp.ttest_1samp(perf, 0).confidence_interval()
+        assert (e.perf_mean.mean, e.perf_mean.lo, e.perf_mean.hi) == pytest.approx(
+            (perf.mean(), t.low, t.high))
+        both = [(r.importance, r.performance) for r in rows
+                if r.importance and r.performance and 1 <= r.importance <= 5]
+        i = np.array([b[0] for b in both], float)
+        p = np.array([b[1] for b in both], float)
+        t = sp.ttest_rel(p, i).confidence_interval()
+        assert (e.gap.n, e.gap.mean, e.gap.lo, e.gap.hi) == pytest.approx(
+            (len(both), (p - i).mean(), t.low, t.high))
+    # Crosshairs at the grand means, quadrants relative to them.
+    ci, cp = dash.centre
+    assert ci == pytest.approx(np.mean([r.est.imp_mean.mean for r in dash.rows
+                                        if r.est.rows]))
+    for r in dash.rows:
+        if r.est.rows:
+            high_i, high_p = r.est.imp_mean.mean >= ci, r.est.perf_mean.mean >= cp
+            expected = {(True, False): "Concentrate here", (True, True): "Keep up the good work",
+                        (False, False): "Low priority", (False, True): "Possible overkill"}
+            assert r.quadrant == expected[(high_i, high_p)]
+
+
+def test_heatmap_flags_match_chi_square_and_bh_on_raw_rows(rated, app):
+    rnd = rated["new"]
+    hm = heatmap.build(rnd, "career_stage")
+    pvalues, cells = [], []
+    for obj, total, row in hm.rows:
+        if not total:
+            continue
+        everyone = _scale(r.importance for r in _raw(rnd.id, obj.id))
+        for (code,), cell in row.items():
+            if not cell.n:
+                continue
+            mine = _scale(r.importance for r in _raw(rnd.id, obj.id, career_stage=code or None))
+            rest_k = int((everyone >= 4).sum() - (mine >= 4).sum())
+            rest_n = len(everyone) - len(mine)
+            table = np.array([[int((mine >= 4).sum()), len(mine) - int((mine >= 4).sum())],
+                              [rest_k, rest_n - rest_k]])
+            if table[:, 0].sum() in (0, table.sum()):
+                p = 1.0
+            else:
+                p = sp.chi2_contingency(table, correction=False)[1]
+            assert cell.value == pytest.approx((mine >= 4).mean())
+            assert cell.diff == pytest.approx((mine >= 4).mean() - (everyone >= 4).mean())
+            assert cell.p == pytest.approx(p)
+            pvalues.append(p)
+            cells.append(cell)
+    q = sp.false_discovery_control(pvalues, method="bh")
+    for cell, qq in zip(cells, q, strict=True):
+        assert cell.q == pytest.approx(qq)
+        assert cell.flagged == (qq < 0.05 and abs(cell.diff) >= 0.05)
+
+
+def test_trends_match_welch_and_two_proportion_tests(rated, app):
+    tr = trends.build(rated["new"], rated["old"])
+    for obj, change in tr.rows[:3]:
+        after = _scale(r.performance for r in _raw(rated["new"].id, obj.id))
+        before = _scale(r.performance for r in _raw(rated["old"].id, obj.id))
+        res = sp.ttest_ind(after, before, equal_var=False)
+        ci = res.confidence_interval()
+        d = change.performance
+        assert (d.estimate, d.lo, d.hi, d.p) == pytest.approx(
+            (after.mean() - before.mean(), ci.low, ci.high, res.pvalue))
+        a = _scale(r.importance for r in _raw(rated["new"].id, obj.id))
+        b = _scale(r.importance for r in _raw(rated["old"].id, obj.id))
+        table = np.array([[(a >= 4).sum(), (a < 4).sum()], [(b >= 4).sum(), (b < 4).sum()]])
+        assert change.share.p == pytest.approx(sp.chi2_contingency(table, correction=False)[1])
+        assert change.share.estimate == pytest.approx((a >= 4).mean() - (b >= 4).mean())
+
+
+def _stage_heatmap(groups):
+    rnd = factories.make_past_round()
+    obj = queries.report_objectives([])[0]
+    for stage, n in groups.items():
+        for u in factories.make_members(n, career_stage=stage):
+            factories.make_rating(u, obj, rnd, 4, 3, commit=False)
+    db.session.commit()
+    hm = heatmap.build(rnd, "career_stage")
+    return hm, hm.rows[0][2]
+
+
+def test_a_segment_of_exactly_the_threshold_is_shown_one_less_is_hidden(app, plan):
+    # Two small cells hide each other; the cell of exactly 10 stays visible.
+    hm, row = _stage_heatmap({"student": 10, "early": 9, "mid": 30, "senior": 25, "retired": 3})
+    assert row[("student",)].n == 10 and row[("student",)].value == 1.0
+    assert row[("early",)].n is None and row[("retired",)].n is None
+    assert (row[("mid",)].n, row[("senior",)].n) == (30, 25)
+    cells = {c.key: c for c in hm.table.columns}
+    labels = {cells[k].label: v for k, v in hm.table.rows[0].items() if k in cells}
+    assert labels["Early career (0–5 years)"].text == "fewer than 10"
+    assert labels["Student or new to the field"].text == "100%"
+
+
+def test_a_lone_small_segment_takes_the_next_smallest_with_it(app, plan):
+    _, row = _stage_heatmap({"student": 10, "early": 9, "mid": 30, "senior": 25})
+    assert row[("early",)].n is None
+    assert row[("student",)].n is None       # else 9 = total - 10 - 30 - 25
+    assert (row[("mid",)].n, row[("senior",)].n) == (30, 25)
+
+
+def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan):
+    rnd = factories.make_past_round()
+    obj = queries.report_objectives([])[0]
+    for stage in ("student", "mid"):
+        for u in factories.make_members(12, career_stage=stage):
+            factories.make_rating(u, obj, rnd, 5, 5, commit=False)
+    db.session.commit()
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    e = dash.rows[0].est
+    assert (e.imp_mean.mean, e.imp_mean.sd, e.imp_mean.lo, e.imp_mean.hi) == (5.0, 0.0, 5.0, 5.0)
+    assert (e.gap.mean, e.gap.lo, e.gap.hi) == (0.0, 0.0, 0.0)
+    assert e.imp_high.p == 1.0 and e.imp_high.lo < 1.0 == e.imp_high.hi
+    hm = heatmap.build(rnd, "career_stage", measure="importance_mean")
+    assert not hm.flags
+    assert all(c.p in (1.0, None) for _, _, row in hm.rows for c in row.values() if c.n)
+
+
+def test_one_rater_is_suppressed_and_shows_no_interval_even_when_allowed(app, plan):
+    rnd = factories.make_past_round()
+    obj = queries.report_objectives([])[0]
+    factories.make_rating(factories.make_members(1)[0], obj, rnd, 4, 2)
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    row = dash.tables["priorities"].rows[0]
+    assert row["raters"].text == "fewer than 10"
+    assert row["imp_mean"].suppressed and row["gap"].suppressed
+    app.config["PRIVACY_MIN_N"] = 1
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    e = dash.rows[0].est
+    assert e.imp_mean.mean == 4.0 and e.imp_mean.lo is None
+    assert dash.tables["priorities"].rows[0]["imp_mean"].sub == ""
+
+
+def test_a_round_without_ratings_is_an_empty_state(app, plan):
+    rnd = factories.make_past_round()
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    assert dash.empty
+    assert all(r.est.imp_high.p is None and r.est.gap.mean is None for r in dash.rows)
+    assert heatmap.build(rnd, "region").empty
+    obj = queries.report_objectives([])[0]
+    assert drilldown.build(rnd, obj).empty
+
+
+def test_crossed_cells_hide_enough_to_protect_both_margins(app, plan):
+    rnd = factories.make_past_round()
+    obj = queries.report_objectives([])[0]
+    layout = {("student", "south"): 3, ("student", "west"): 40, ("mid", "south"): 50,
+              ("mid", "west"): 45}
+    for (stage, region), n in layout.items():
+        for u in factories.make_members(n, career_stage=stage, region=region):
+            factories.make_rating(u, obj, rnd, 4, 4, commit=False)
+    db.session.commit()
+    hm = heatmap.build(rnd, "career_stage", by="region")
+    _, _, row = hm.rows[0]
+    hidden = {k for k, c in row.items() if c.n is None}
+    assert ("student", "south") in hidden
+    # Each row and column of the grid holding a hidden cell holds at least two.
+    for k in hidden:
+        assert sum(1 for h in hidden if h[0] == k[0]) >= 2
+        assert sum(1 for h in hidden if h[1] == k[1]) >= 2
+    assert math.isclose(sum(c.n or 0 for c in row.values()) + sum(
+        layout[k] for k in hidden), sum(layout.values()))
+    assert privacy.min_n() == 10
