@@ -89,6 +89,19 @@ def init_app(app: Flask) -> None:
         log.error("database refused the write: %s", type(err.orig).__name__ if err.orig else err)
         return render_error(503, headers={"Retry-After": "30"})
 
+    @app.teardown_appcontext
+    def _end_session(_exc) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier). When the
+        # database went away after the answer was built (a restart, a terminated
+        # backend), the final ROLLBACK fails: that must not turn a finished request
+        # into a 500. SQLAlchemy has already discarded the dead connection.
+        try:
+            db.session.remove()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.InternalError) as err:
+            db.session.registry.clear()
+            log.error("database connection lost while ending the request: %s",
+                      type(err.orig).__name__ if err.orig else type(err).__name__)
+
     @app.errorhandler(Exception)
     def _unexpected(err):
         db.session.rollback()

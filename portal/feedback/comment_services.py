@@ -6,7 +6,7 @@ that adds the endorsement or flag, with atomic SQL increments.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -29,6 +29,9 @@ from portal.timeutil import now_utc
 
 MAX_BODY = 5000
 MAX_NOTE = 500
+# The same text sent again by the same member to the same place within this window
+# is the same comment: a double click, or a retry after the answer was lost.
+RESEND_WINDOW = timedelta(minutes=10)
 _c = Comment.__table__.c
 
 
@@ -64,13 +67,43 @@ def post_comment(user: User, objective: Objective, body: str, show_name: bool = 
                               "instead.", field="body")
         if parent.status != CommentStatus.VISIBLE:
             raise Conflict("You can only reply to a comment that is shown.", field="body")
+    _serialise_member_posts(user, objective)
     comment = Comment(objective_id=objective.id, round_id=rnd.id if rnd else None,
                       user_id=user.id, parent_id=parent.id if parent else None, body=text,
                       show_name=show_name, sentiment=sentiment.score(text),
                       **user.segment_values())
     db.session.add(comment)
     db.session.flush()
+    earlier = _earlier_twin(comment)
+    if earlier is not None:
+        db.session.delete(comment)
+        db.session.flush()
+        return earlier
     return comment
+
+
+def _serialise_member_posts(user: User, objective: Objective) -> None:
+    """One member's posts on one objective go one at a time, so two copies of the same
+    text sent at the same instant cannot both miss each other. PostgreSQL: an advisory
+    lock held until the transaction ends. SQLite needs none: the insert before the
+    twin look-up takes the database's single write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.literal(user.id, sa.Integer), sa.literal(objective.id, sa.Integer))))
+
+
+def _earlier_twin(comment: Comment) -> Comment | None:
+    """The same member's comment with the same text in the same place, sent within
+    RESEND_WINDOW before this one and still shown (the resent copy is dropped)."""
+    return db.session.scalar(
+        sa.select(Comment).where(
+            Comment.id < comment.id, Comment.user_id == comment.user_id,
+            Comment.objective_id == comment.objective_id,
+            Comment.parent_id.is_(None) if comment.parent_id is None
+            else Comment.parent_id == comment.parent_id,
+            Comment.body == comment.body, Comment.created_at >= now_utc() - RESEND_WINDOW,
+            Comment.status != CommentStatus.DELETED.value)
+        .order_by(Comment.id).limit(1))
 
 
 def _own(user: User, comment: Comment, verb: str) -> None:
