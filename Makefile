@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := portal
 
-.PHONY: run test e2e demo lint bench clean
+.PHONY: run test e2e demo lint bench clean reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,20 @@ test: $(VENV)/.installed
 # Real-browser journeys with axe-core; needs Debian's chromium (/usr/bin/chromium).
 e2e: $(VENV)/.installed-e2e
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# Load and faults under gunicorn on PostgreSQL, SQLite and Redis, plus sqlmap (~10 min).
+# Needs PostgreSQL and Redis on 127.0.0.1 and may restart the PostgreSQL cluster.
+$(VENV)/.installed-reliability: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,reliability]'
+	touch $@
+
+RELIABILITY_DROP := psql -h 127.0.0.1 -U postgres -d postgres -qAt -c \
+	"SELECT 'DROP DATABASE IF EXISTS \"' || datname || '\" WITH (FORCE);' FROM pg_database \
+	 WHERE datname LIKE 'portal_rel_%'" | psql -h 127.0.0.1 -U postgres -d postgres -q
+
+reliability: $(VENV)/.installed-reliability
+	@status=0; $(BIN)/python -m pytest tests/reliability -p no:xdist -rA $(PYTEST_ARGS) || status=$$?; \
+	  $(RELIABILITY_DROP) || true; exit $$status
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -160,6 +160,14 @@ def sqlite_copy(template: Path, name: str) -> str:
     return f"sqlite:///{target}"
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test run dies, so no server outlives it."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_server(database_url: str, workers: int, log: Path, **extra: str) -> Server:
     """gunicorn with `workers` sync workers on a free port of 127.0.0.1."""
     port = free_port()
@@ -168,7 +176,8 @@ def start_server(database_url: str, workers: int, log: Path, **extra: str) -> Se
            "portal:create_app()"]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, env=server_env(database_url, **extra), cwd=ROOT,  # noqa: S603
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=_die_with_parent)
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
