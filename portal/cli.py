@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.plan import planfile
 from portal.plan import services as plan_services
+from portal.surveys.cli import surveys_cli
 
 plan_cli = AppGroup("plan", help="Import, export and check the strategic plan.")
 
@@ -73,3 +74,4 @@ def plan_check(file) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(plan_cli)
+    app.cli.add_command(surveys_cli)

@@ -14,6 +14,21 @@ from portal.models.comments import (
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
+from portal.models.survey import (
+    QuestionType,
+    Survey,
+    SurveyOption,
+    SurveyQuestion,
+    SurveySection,
+    SurveyStatus,
+)
+from portal.models.survey_response import (
+    SurveyAnswer,
+    SurveyAttribution,
+    SurveyDraft,
+    SurveyParticipation,
+    SurveyResponse,
+)
 from portal.models.user import Role, User
 
 __all__ = [
@@ -36,4 +51,15 @@ __all__ = [
     "Role",
     "RoundStatus",
     "User",
+    "QuestionType",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyAttribution",
+    "SurveyDraft",
+    "SurveyOption",
+    "SurveyParticipation",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveySection",
+    "SurveyStatus",
 ]
