@@ -130,8 +130,8 @@ def _submit_anonymous(survey: Survey, user: User) -> Receipt:
     # 1. Claim.
     try:
         draft = _locked_draft(survey, user)
+        _check_complete(survey, draft, ans.prune(survey.sections, dict(draft.answers or {})))
         answers = final_answers(survey, dict(draft.answers or {}))
-        _check_complete(survey, draft, answers)
         db.session.add(SurveyParticipation(survey_id=survey.id, user_id=user.id))
         db.session.flush()
         response_id = uuid.uuid4()
@@ -239,8 +239,8 @@ def finish_sealed_drafts(user: User | None = None) -> int:
 def _submit_attributed(survey: Survey, user: User) -> Receipt:
     try:
         draft = _locked_draft(survey, user)
+        _check_complete(survey, draft, ans.prune(survey.sections, dict(draft.answers or {})))
         answers = final_answers(survey, dict(draft.answers or {}))
-        _check_complete(survey, draft, answers)
         existing = db.session.scalar(sa.select(SurveyAttribution).where(
             SurveyAttribution.survey_id == survey.id, SurveyAttribution.user_id == user.id))
         if existing is None:
