@@ -92,6 +92,8 @@ class Receipt:
     anonymous: bool
     submitted_on: Any
     sections: list
+    # The claim succeeded but storing did not finish yet (it will: see the docstring).
+    pending: bool = False
 
 
 def submit(survey: Survey, user: User) -> Receipt:
@@ -145,10 +147,16 @@ def _submit_anonymous(survey: Survey, user: User) -> Receipt:
         db.session.rollback()
         raise
     # 2. Store, 3. Discard (recoverable by finish_sealed_drafts if either fails).
-    _store_sealed(survey, response_id, answers, segments)
-    _discard_sealed(survey.id, user.id, response_id)
-    log.info("survey response stored survey=%s", survey.id)
-    return Receipt(survey, True, today_utc(), summary(survey, answers))
+    pending = False
+    try:
+        _store_sealed(survey, response_id, answers, segments)
+        _discard_sealed(survey.id, user.id, response_id)
+    except Exception:
+        # The answers are accepted and safe in the sealed draft; never name the
+        # member or the response key here.
+        log.exception("storing a claimed survey response failed; it will be finished later")
+        pending = True
+    return Receipt(survey, True, today_utc(), summary(survey, answers), pending)
 
 
 def _store_sealed(survey: Survey, response_id: uuid.UUID, answers: dict[str, Any],
