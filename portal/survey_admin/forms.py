@@ -53,7 +53,7 @@ class SurveyForm(FlaskForm):
 
 for _dim in segments.DIMENSIONS:
     setattr(SurveyForm, f"aud_{_dim.key}", SelectMultipleField(
-        _dim.label, choices=_dim.choices, validators=[Optional()]))
+        _dim.label, choices=dict(_dim.choices), validators=[Optional()]))
 
 
 class SectionForm(FlaskForm):
@@ -91,7 +91,7 @@ def condition_values(show_if: dict[str, Any] | None) -> list[str]:
 class QuestionForm(FlaskForm):
     """Every setting of every type; `settings()` keeps those of the chosen type."""
 
-    type = SelectField("Type of question", choices=list(QUESTION_TYPE_LABELS.items()),
+    type = SelectField("Type of question", choices=dict(QUESTION_TYPE_LABELS),
                        validators=[DataRequired()])
     prompt = TextAreaField("Question", validators=[DataRequired(), Length(max=1000)])
     help_text = TextAreaField("Help text (optional)", validators=[Length(max=1000)])
@@ -101,7 +101,7 @@ class QuestionForm(FlaskForm):
     allow_other = BooleanField("Offer “Other, please specify”")
     min_selections = IntegerField("Choose at least", validators=[Optional(), NumberRange(0, 50)])
     max_selections = IntegerField("Choose at most", validators=[Optional(), NumberRange(1, 50)])
-    points = SelectField("Points on the scale", choices=[("5", "5"), ("7", "7")], default="5")
+    points = SelectField("Points on the scale", choices={"5": "5", "7": "7"}, default="5")
     labels = TextAreaField("Scale labels (one per line, lowest first; empty = agreement "
                            "scale)", validators=[Length(max=2000)])
     allow_na = BooleanField("Offer “Not applicable”")

@@ -58,9 +58,9 @@ def has_responses(survey: Survey) -> bool:
     """Responses, or members recorded as having answered (a submission in flight)."""
     if survey.id is None:
         return False
-    return db.session.scalar(sa.select(sa.exists().where(sa.or_(
+    return bool(db.session.scalar(sa.select(sa.or_(
         sa.exists().where(SurveyResponse.survey_id == survey.id),
-        sa.exists().where(SurveyParticipation.survey_id == survey.id))))) or False
+        sa.exists().where(SurveyParticipation.survey_id == survey.id)))))
 
 
 def structure_locked(survey: Survey) -> bool:
@@ -94,8 +94,12 @@ def _move(items: list, item: Any, direction: str) -> None:
     j = i - 1 if direction == "up" else i + 1
     if direction not in ("up", "down") or not 0 <= j < len(items):
         raise PortalError("It cannot move further that way.")
-    items[i], items[j] = items[j], items[i]
-    _renumber(items)
+    order = list(items)
+    order[i], order[j] = order[j], order[i]
+    _renumber(order)
+    # Sorting in place fires no collection events (a swap by index would look like a
+    # removal to the delete-orphan cascade).
+    items.sort(key=lambda x: x.position)
 
 
 # Surveys ------------------------------------------------------------------------------

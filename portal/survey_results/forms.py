@@ -58,8 +58,7 @@ class TextSearchForm(FilterForm):
 
 class CrosstabForm(FilterForm):
     question = SelectField("Choice question", choices=[])
-    dimension = SelectField("By segment", choices=[(d.key, d.label)
-                                                   for d in segments.DIMENSIONS])
+    dimension = SelectField("By segment", choices={d.key: d.label for d in segments.DIMENSIONS})
 
     def setup(self, survey: Survey) -> CrosstabForm:
         super().setup(survey)
