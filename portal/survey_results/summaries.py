@@ -126,6 +126,11 @@ def _fill(s: QuestionSummary, q: SurveyQuestion, n: int, hist: dict, months: dic
             }
         table = suppressed_table("Ranked first (share of respondents), how often ranked and "
                                  "mean rank (1 = top)", labels, n, extra)
+        for row in table.rows:
+            # With few ranks the mean rank gives the hidden "ranked first" count away
+            # (top 2: first = times x (2 - mean)): hide it with the count.
+            if row.count is None:
+                row.extra["mean_rank"] = None
         s.tables.append(table)
     elif t == "number":
         values = {v: c for (_i, v), c in hist.items() if v is not None}
