@@ -13,8 +13,13 @@ from portal.extensions import db
 from portal.survey_results import exports
 from portal.survey_results.queries import Slice
 from tests import factories
-from tests.survey_helpers import login  # noqa: F401  (fixture override)
+from tests.survey_helpers import fresh_login
 from tests.test_survey_results import answers
+
+
+@pytest.fixture
+def login(login, client):
+    return fresh_login(login, client)
 
 
 @pytest.fixture
@@ -99,7 +104,7 @@ def test_xlsx_has_responses_summary_and_codebook(as_leader, filled):
         assert wb.sheetnames == ["Responses", "Summary", "Codebook"]
         responses = list(wb["Responses"].iter_rows(values_only=True))
         assert len(responses) == 33 and responses[0][0] == "response_id"
-        summary = [r for r in wb["Summary"].iter_rows(values_only=True)]
+        summary = list(wb["Summary"].iter_rows(values_only=True))
         assert ("Responses in this selection", 32) in [tuple(r[:2]) for r in summary]
         assert any(r[0] == "Mean" for r in summary)  # the Likert and rating estimates
         codebook = list(wb["Codebook"].iter_rows(values_only=True))

@@ -12,7 +12,12 @@ from portal.extensions import db
 from portal.survey_results import queries, summaries
 from portal.survey_results.queries import Slice
 from tests import factories
-from tests.survey_helpers import login  # noqa: F401  (fixture override)
+from tests.survey_helpers import fresh_login
+
+
+@pytest.fixture
+def login(login, client):
+    return fresh_login(login, client)
 
 
 def answers(i: int) -> dict:
@@ -192,7 +197,7 @@ def test_crosstab_by_segment(as_leader, filled):
     labels = [c[1] for c in columns]
     assert labels[:2] == ["Early career (0–5 years)", "Mid-career (6–15 years)"]
     # Seniors (2) are hidden, and the next smallest column (mid, 10) with them.
-    assert dict((c[0], c[2]) for c in columns) == {"early": 20, "mid": None, "senior": None}
+    assert {c[0]: c[2] for c in columns} == {"early": 20, "mid": None, "senior": None}
     for _, cells in rows:
         assert cells[1] is None and cells[2] is None
         assert all(c is None or c == 0 or c >= 10 for c in cells)
@@ -205,13 +210,12 @@ def test_draft_surveys_have_no_results(as_leader, app):
 
 
 def test_no_n_plus_one_on_index(as_leader, query_counter):
-    for _ in range(5):
+    for _ in range(2):
         factories.make_survey()
     with query_counter() as statements:
         assert as_leader.get("/reports/surveys/").status_code == 200
-    with query_counter() as more:
+    for _ in range(4):
         factories.make_survey()
-        db.session.execute(sa.text("SELECT 1"))
     with query_counter() as statements2:
-        as_leader.get("/reports/surveys/")
+        assert as_leader.get("/reports/surveys/").status_code == 200
     assert len(statements2) == len(statements)
