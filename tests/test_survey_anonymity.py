@@ -174,13 +174,15 @@ def _ready_draft(survey: Survey, user: User, value: int) -> None:
 
 def test_two_simultaneous_submissions_store_one(app, survey, member):
     _ready_draft(survey, member, 5)
-    barrier = threading.Barrier(2)
+    # Read the ids here: the threads must not touch this thread's session.
+    survey_id, user_id = survey.id, member.id
+    barrier = threading.Barrier(2, timeout=20)
     outcomes: list[str] = []
 
     def submit() -> None:
         with app.app_context():
-            s = db.session.get(Survey, survey.id)
-            u = db.session.get(User, member.id)
+            s = db.session.get(Survey, survey_id)
+            u = db.session.get(User, user_id)
             barrier.wait()
             try:
                 submission.submit(s, u)
