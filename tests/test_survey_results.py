@@ -6,7 +6,6 @@ import re
 import statistics
 
 import pytest
-import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.survey_results import queries, summaries
