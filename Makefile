@@ -34,6 +34,8 @@ DEMO_DB       := $(CURDIR)/instance/demo.db
 DEMO_MEMBERS  ?= 2000
 DEMO_SEED     ?= 1
 DEMO_PASSWORD ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(9))')
+# Expand once: the password printed must be the one the demo accounts got.
+DEMO_PASSWORD := $(DEMO_PASSWORD)
 DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB)
 
 demo: $(VENV)/.installed

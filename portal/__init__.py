@@ -92,3 +92,10 @@ def register_blueprints(app: Flask) -> None:
     from portal import reports
 
     reports.init_app(app)
+
+    from portal.survey_admin.routes import bp as survey_admin_bp
+    from portal.survey_results.routes import bp as survey_results_bp
+    from portal.surveys.routes import bp as surveys_bp
+
+    for bp in (surveys_bp, survey_admin_bp, survey_results_bp):
+        app.register_blueprint(bp)

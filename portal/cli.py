@@ -10,6 +10,7 @@ from portal.extensions import db
 from portal.plan import planfile
 from portal.plan import services as plan_services
 from portal.reports import cli as reports_cli
+from portal.surveys.cli import surveys_cli
 
 plan_cli = AppGroup("plan", help="Import, export and check the strategic plan.")
 
@@ -81,3 +82,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(roster_cli)
     reports_cli.init_app(app)
+    app.cli.add_command(surveys_cli)

@@ -188,3 +188,105 @@ def make_raw_comment(objective, rnd, body: str, user: User | None = None, parent
     if commit:
         db.session.commit()
     return comment
+
+# Surveys --------------------------------------------------------------------------------
+
+def survey_definition(anonymous: bool = True) -> dict:
+    """A survey with every question type and logic (section 3 only after q1 = "yes")."""
+    agree = ["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"]
+    return {
+        "format": "portal-survey/1", "title": "Every type", "introduction": "Hello **all**.",
+        "anonymous": anonymous, "objective": None, "audience": {},
+        "sections": [
+            {"title": "Basics", "description": "", "show_if": None, "questions": [
+                {"code": "q1", "type": "single_choice", "prompt": "Do you work in a library?",
+                 "help": "", "required": True, "settings": {}, "show_if": None,
+                 "options": [{"code": "yes", "label": "Yes", "other": False},
+                             {"code": "no", "label": "No", "other": False},
+                             {"code": "other", "label": "Other, please specify",
+                              "other": True}]},
+                {"code": "q2", "type": "multiple_choice", "prompt": "Topics?", "help": "",
+                 "required": False, "settings": {"min_selections": 1, "max_selections": 2},
+                 "show_if": None,
+                 "options": [{"code": "a", "label": "Advocacy", "other": False},
+                             {"code": "b", "label": "AI", "other": False},
+                             {"code": "c", "label": "Data", "other": False},
+                             {"code": "x", "label": "Other, please specify", "other": True}]},
+                {"code": "q3", "type": "likert", "prompt": "Satisfied?", "help": "",
+                 "required": False, "settings": {"points": 5, "labels": agree,
+                                                 "allow_na": True}, "show_if": None,
+                 "options": []},
+            ]},
+            {"title": "Numbers", "description": "", "show_if": None, "questions": [
+                {"code": "q4", "type": "rating_0_10", "prompt": "Recommend us?", "help": "",
+                 "required": True, "settings": {}, "show_if": None, "options": []},
+                {"code": "q5", "type": "number", "prompt": "Hours per month?", "help": "",
+                 "required": False, "settings": {"min": 0, "max": 100, "integer": True},
+                 "show_if": None, "options": []},
+                {"code": "q6", "type": "date", "prompt": "When did you start?", "help": "",
+                 "required": False, "settings": {"min": "1950-01-01", "max": None},
+                 "show_if": None, "options": []},
+            ]},
+            {"title": "At work", "description": "", "show_if":
+                {"question": "q1", "any_of": ["yes"]}, "questions": [
+                {"code": "q7", "type": "likert_matrix", "prompt": "Your workplace", "help": "",
+                 "required": False, "settings": {"points": 5, "labels": agree,
+                                                 "allow_na": False}, "show_if": None,
+                 "options": [{"code": "s1", "label": "Paid time", "other": False},
+                             {"code": "s2", "label": "Fees paid", "other": False}]},
+                {"code": "q8", "type": "ranking", "prompt": "Rank formats", "help": "",
+                 "required": False, "settings": {"top_n": 2}, "show_if": None,
+                 "options": [{"code": "web", "label": "Webinar", "other": False},
+                             {"code": "course", "label": "Course", "other": False},
+                             {"code": "mentor", "label": "Mentoring", "other": False}]},
+            ]},
+            {"title": "Words", "description": "", "show_if": None, "questions": [
+                {"code": "q9", "type": "short_text", "prompt": "Job title?", "help": "",
+                 "required": False, "settings": {"max_length": 20},
+                 "show_if": {"question": "q1", "any_of": ["yes", "other"]}, "options": []},
+                {"code": "q10", "type": "long_text", "prompt": "Career goals?", "help": "",
+                 "required": False, "settings": {"max_length": 200}, "show_if": None,
+                 "options": []},
+            ]},
+        ],
+    }
+
+
+def make_survey(definition: dict | None = None, *, status: str = "open", anonymous: bool = True,
+                audience: dict | None = None, **fields):
+    from portal.survey_admin.services import create_from_definition
+    from portal.surveys import definition as survey_definition_module
+
+    data = survey_definition_module.validate(definition or survey_definition(anonymous))
+    if audience is not None:
+        data["audience"] = audience
+    survey = create_from_definition(data, None)
+    for key, value in fields.items():
+        setattr(survey, key, value)
+    if status in ("open", "closed"):
+        survey.open()
+    if status == "closed":
+        survey.close()
+    db.session.commit()
+    return survey
+
+
+def add_response(survey, answers: dict, submitted_on=None, **segment_values):
+    """Store a response directly (for results and export tests); returns its id."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from portal.models import SurveyAnswer, SurveyResponse
+    from portal.surveys.answers import to_rows
+
+    rid = uuid.uuid4()
+    db.session.execute(sa.insert(SurveyResponse), [{
+        "id": rid, "survey_id": survey.id, "submitted_on": submitted_on or now_utc().date(),
+        **segment_values}])
+    rows = [{**row, "question_id": q.id, "response_id": rid}
+            for q in survey.ordered_questions() if q.code in answers
+            for row in to_rows(q, answers[q.code])]
+    if rows:
+        db.session.execute(sa.insert(SurveyAnswer), rows)
+    return rid

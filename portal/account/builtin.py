@@ -1,5 +1,5 @@
 """Exporters and deletion hooks for member feedback (ratings, comments, endorsements,
-flags: see portal.feedback.services) and the audit log. Registered on the app by
+flags: see portal.feedback.services), surveys and the audit log. Registered on the app by
 the account blueprint; other areas add theirs the same way (see export.py)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from portal.account.export import register_deletion_hook, register_exporter
 from portal.extensions import db
 from portal.feedback.services import anonymise_member_feedback, export_member_feedback
 from portal.models import AuditEvent, Invitation, User
+from portal.surveys.services import export_member_surveys
 
 
 def anonymise_audit(user: User) -> None:
@@ -25,5 +26,8 @@ def anonymise_audit(user: User) -> None:
 
 def register(app: Flask) -> None:
     register_exporter("feedback", export_member_feedback, app=app)
+    # Survey participations, drafts and attributions go with the user row (ON DELETE
+    # CASCADE); anonymous responses never pointed to the member in the first place.
+    register_exporter("surveys", export_member_surveys, app=app)
     register_deletion_hook("feedback", anonymise_member_feedback, app=app)
     register_deletion_hook("audit", anonymise_audit, app=app)

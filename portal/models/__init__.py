@@ -28,6 +28,21 @@ from portal.models.reports import (
     ReportParticipation,
     ReportRater,
 )
+from portal.models.survey import (
+    QuestionType,
+    Survey,
+    SurveyOption,
+    SurveyQuestion,
+    SurveySection,
+    SurveyStatus,
+)
+from portal.models.survey_response import (
+    SurveyAnswer,
+    SurveyAttribution,
+    SurveyDraft,
+    SurveyParticipation,
+    SurveyResponse,
+)
 from portal.models.user import Role, User
 
 __all__ = [
@@ -60,4 +75,15 @@ __all__ = [
     "Role",
     "RoundStatus",
     "User",
+    "QuestionType",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyAttribution",
+    "SurveyDraft",
+    "SurveyOption",
+    "SurveyParticipation",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveySection",
+    "SurveyStatus",
 ]

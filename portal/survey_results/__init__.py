@@ -1,0 +1,1 @@
+"""Survey results for leadership: summaries, breakdowns, charts and exports."""

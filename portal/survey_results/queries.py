@@ -1,0 +1,170 @@
+"""SQL aggregates over survey responses. Every read is a GROUP BY; nothing loops over rows.
+
+A `Slice` narrows the responses by one segment value and/or the answer to one
+choice question; every function takes one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from portal import segments
+from portal.extensions import db
+from portal.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse, User
+from portal.surveys.services import audience_clause
+
+
+@dataclass(frozen=True)
+class Slice:
+    segment: str | None = None          # dimension key
+    segment_value: str | None = None    # code; "none" = not answered
+    question_id: int | None = None      # a choice question ...
+    option_id: int | None = None        # ... answered with this option
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.segment or self.question_id)
+
+    def query_args(self) -> dict[str, str]:
+        args = {}
+        if self.segment:
+            args["segment"] = f"{self.segment}:{self.segment_value}"
+        if self.question_id:
+            args["answer"] = f"{self.question_id}:{self.option_id}"
+        return args
+
+
+ALL = Slice()
+
+
+def response_ids(survey: Survey, where: Slice):
+    """SELECT of the ids of the responses in the slice."""
+    q = sa.select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id)
+    if where.segment and segments.get(where.segment):
+        col = getattr(SurveyResponse, where.segment)
+        q = q.where(col.is_(None) if where.segment_value == "none" else
+                    col == where.segment_value)
+    if where.question_id:
+        q = q.where(sa.exists().where(SurveyAnswer.response_id == SurveyResponse.id,
+                                      SurveyAnswer.question_id == where.question_id,
+                                      SurveyAnswer.item == where.option_id))
+    return q
+
+
+def count_responses(survey: Survey, where: Slice = ALL) -> int:
+    sub = response_ids(survey, where).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(sub)) or 0
+
+
+def respondents_per_question(survey: Survey, where: Slice) -> dict[int, int]:
+    """{question id: number of responses that answered it}."""
+    rows = db.session.execute(
+        sa.select(SurveyAnswer.question_id, sa.func.count(sa.distinct(SurveyAnswer.response_id)))
+        .where(SurveyAnswer.response_id.in_(response_ids(survey, where)))
+        .group_by(SurveyAnswer.question_id))
+    return dict(rows.all())
+
+
+def histograms(survey: Survey, where: Slice) -> dict[int, dict[tuple[int, float | None], int]]:
+    """{question id: {(item, num_value): count}} for every question, in one query."""
+    rows = db.session.execute(
+        sa.select(SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.num_value,
+                  sa.func.count())
+        .where(SurveyAnswer.response_id.in_(response_ids(survey, where)))
+        .group_by(SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.num_value))
+    out: dict[int, dict[tuple[int, float | None], int]] = defaultdict(dict)
+    for qid, item, value, n in rows:
+        out[qid][(item, value)] = n
+    return out
+
+
+def text_counts(survey: Survey, where: Slice) -> dict[int, int]:
+    """{question id: number of non-empty texts} (text answers and "other" texts)."""
+    rows = db.session.execute(
+        sa.select(SurveyAnswer.question_id, sa.func.count())
+        .where(SurveyAnswer.response_id.in_(response_ids(survey, where)),
+               SurveyAnswer.text_value.is_not(None), SurveyAnswer.text_value != "")
+        .group_by(SurveyAnswer.question_id))
+    return dict(rows.all())
+
+
+def date_months(survey: Survey, where: Slice, question_ids: list[int]
+                ) -> dict[int, dict[str, int]]:
+    """{question id: {"YYYY-MM": count}} for date questions."""
+    if not question_ids:
+        return {}
+    month = sa.func.substr(SurveyAnswer.text_value, 1, 7)
+    rows = db.session.execute(
+        sa.select(SurveyAnswer.question_id, month, sa.func.count())
+        .where(SurveyAnswer.response_id.in_(response_ids(survey, where)),
+               SurveyAnswer.question_id.in_(question_ids))
+        .group_by(SurveyAnswer.question_id, month))
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for qid, m, n in rows:
+        out[qid][m] = n
+    return out
+
+
+def texts(survey: Survey, question: SurveyQuestion, where: Slice, search: str = "",
+          page: int = 1, per_page: int = 20) -> tuple[list[str], int]:
+    """One page of the texts written for `question` (in random key order, never in
+    submission order), and how many match `search`."""
+    q = (sa.select(SurveyAnswer.text_value)
+         .where(SurveyAnswer.question_id == question.id,
+                SurveyAnswer.response_id.in_(response_ids(survey, where)),
+                SurveyAnswer.text_value.is_not(None), SurveyAnswer.text_value != ""))
+    if search:
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        q = q.where(sa.func.lower(SurveyAnswer.text_value).like(pattern, escape="\\"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    rows = db.session.scalars(q.order_by(SurveyAnswer.response_id, SurveyAnswer.item)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def crosstab(survey: Survey, question: SurveyQuestion, dimension: str, where: Slice
+             ) -> tuple[dict[tuple[str | None, int], int], dict[str | None, int]]:
+    """({(segment value, option id): count}, {segment value: respondents})."""
+    col = getattr(SurveyResponse, dimension)
+    base = (sa.select(col, SurveyAnswer.item, sa.func.count())
+            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+            .where(SurveyAnswer.question_id == question.id,
+                   SurveyResponse.id.in_(response_ids(survey, where)))
+            .group_by(col, SurveyAnswer.item))
+    cells = {(seg, item): n for seg, item, n in db.session.execute(base)}
+    totals_q = (sa.select(col, sa.func.count(sa.distinct(SurveyResponse.id)))
+                .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+                .where(SurveyAnswer.question_id == question.id,
+                       SurveyResponse.id.in_(response_ids(survey, where)))
+                .group_by(col))
+    return cells, dict(db.session.execute(totals_q).all())
+
+
+def segment_counts(survey: Survey, dimension: str, where: Slice) -> dict[str | None, int]:
+    col = getattr(SurveyResponse, dimension)
+    rows = db.session.execute(
+        sa.select(col, sa.func.count()).where(SurveyResponse.id.in_(
+            response_ids(survey, where))).group_by(col))
+    return dict(rows.all())
+
+
+def eligible_members(survey: Survey) -> int:
+    """Active, verified accounts in the survey's audience: the denominator of the
+    response rate (until a membership roster is imported)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(
+            User.active.is_(True), User.email_verified_at.is_not(None),
+            audience_clause(survey))) or 0
+
+
+def response_counts(survey_ids: list[int]) -> dict[int, int]:
+    if not survey_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(SurveyResponse.survey_id, sa.func.count())
+        .where(SurveyResponse.survey_id.in_(survey_ids)).group_by(SurveyResponse.survey_id))
+    return dict(rows.all())

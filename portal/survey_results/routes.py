@@ -1,0 +1,168 @@
+"""Survey results for leaders and admins: /reports/surveys."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+
+from portal import privacy
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.models import Survey, SurveyStatus
+from portal.security import leader_required
+from portal.survey_results import charts, exports, queries, stats, summaries
+from portal.survey_results.forms import CrosstabForm, FilterForm, TextSearchForm
+from portal.surveys import definition
+from portal.surveys.lifecycle import sync_due_surveys
+from portal.surveys.services import audience_label
+
+bp = Blueprint("survey_results", __name__, url_prefix="/reports/surveys")
+PER_PAGE = 20
+
+
+@bp.before_request
+@leader_required
+def _guard():
+    sync_due_surveys()
+
+
+def _survey(survey_id: int) -> Survey:
+    survey = db.session.get(Survey, survey_id)
+    if survey is None or survey.is_draft:
+        raise NotFound("There are no results for this survey.")
+    return survey
+
+
+def _filters(survey: Survey, form_class=FilterForm):
+    form = form_class(formdata=request.args).setup(survey)
+    if request.args and not form.validate():
+        return form, None
+    return form, form.slice()
+
+
+@bp.get("/")
+def index():
+    surveys = db.session.scalars(sa.select(Survey).where(Survey.status != SurveyStatus.DRAFT)
+                                 .order_by(Survey.id.desc())).all()
+    counts = queries.response_counts([s.id for s in surveys])
+    return render_template("survey_results/index.html", surveys=surveys,
+                           counts={s.id: privacy.suppress_total(counts.get(s.id, 0))
+                                   for s in surveys})
+
+
+@bp.get("/<int:survey_id>")
+def show(survey_id: int):
+    survey = _survey(survey_id)
+    form, where = _filters(survey)
+    if where is None:
+        return render_template("survey_results/show.html", survey=survey, form=form,
+                               total=None, items=[], rate=None, charts={}), 400
+    total, items = summaries.summarise(survey, where)
+    eligible = queries.eligible_members(survey)
+    overall = queries.count_responses(survey) if where.is_filtered else total
+    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible,
+            "pct": stats.percent(privacy.suppress_total(overall), eligible)}
+    chart_map = {}
+    for s in items:
+        for i, table in enumerate(s.tables[:1]):
+            chart_map[s.question.id] = charts.bar_chart(
+                f"chart-{s.question.code}-{i}", f"{s.question.code.upper()}: {table.caption}",
+                f"Bar chart of {s.question.prompt}: the percentage of respondents per answer. "
+                "The table beside it gives the same numbers.",
+                [(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%")) for r in table.rows])
+    return render_template("survey_results/show.html", survey=survey, form=form, where=where,
+                           total=total, shown_total=privacy.suppress_total(total), items=items,
+                           rate=rate, charts=chart_map, audience=audience_label(survey))
+
+
+@bp.get("/<int:survey_id>/questions/<code>/texts")
+def texts(survey_id: int, code: str):
+    survey = _survey(survey_id)
+    question = survey.question_by_code(code)
+    if question is None:
+        abort(404)
+    form, where = _filters(survey, TextSearchForm)
+    if where is None:
+        return render_template("survey_results/texts.html", survey=survey, question=question,
+                               form=form, texts=[], total=0, available=False), 400
+    count = queries.text_counts(survey, where).get(question.id, 0)
+    available = count >= privacy.min_comments()
+    page = form.page.data or 1
+    rows, total = ([], 0)
+    if available:
+        rows, total = queries.texts(survey, question, where, form.search.data or "", page,
+                                    PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template("survey_results/texts.html", survey=survey, question=question,
+                           form=form, where=where, texts=rows, total=total, page=page,
+                           pages=pages, available=available)
+
+
+@bp.get("/<int:survey_id>/crosstab")
+def crosstab(survey_id: int):
+    survey = _survey(survey_id)
+    form, where = _filters(survey, CrosstabForm)
+    table = None
+    status = 200
+    if where is None:
+        status = 400
+    elif form.question.data:
+        question = survey.question_by_code(form.question.data)
+        total = queries.count_responses(survey, where)
+        if privacy.is_reportable(total):
+            table = summaries.crosstab_table(survey, question, form.dimension.data, where)
+        else:
+            table = False
+    return render_template("survey_results/crosstab.html", survey=survey, form=form,
+                           table=table, question=survey.question_by_code(form.question.data
+                                                                         or "")), status
+
+
+def _download(body, mimetype: str, filename: str) -> Response:
+    return Response(stream_with_context(body), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+def _export_plan(survey_id: int):
+    survey = _survey(survey_id)
+    form, where = _filters(survey)
+    if where is None:
+        abort(400, description="The filter is not valid.")
+    return survey, exports.plan(survey, where)
+
+
+@bp.get("/<int:survey_id>/responses.csv")
+def export_csv(survey_id: int):
+    survey, plan = _export_plan(survey_id)
+    return _download(exports.iter_csv(plan), "text/csv",
+                     f"survey-{survey.id}-responses.csv")
+
+
+@bp.get("/<int:survey_id>/codebook.csv")
+def export_codebook(survey_id: int):
+    survey, plan = _export_plan(survey_id)
+    return _download(exports.iter_codebook_csv(plan), "text/csv",
+                     f"survey-{survey.id}-codebook.csv")
+
+
+@bp.get("/<int:survey_id>/responses.xlsx")
+def export_xlsx(survey_id: int):
+    survey, plan = _export_plan(survey_id)
+    return _download(exports.iter_xlsx(plan),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"survey-{survey.id}-responses.xlsx")
+
+
+@bp.get("/<int:survey_id>/definition.json")
+def export_definition(survey_id: int):
+    survey = _survey(survey_id)
+    return Response(definition.dumps(definition.export(survey)), mimetype="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="survey-{survey.id}-definition.json"'})
+
+
+@bp.app_template_filter("survey_figure")
+def _survey_figure(value, fmt: str = "{}") -> str:
+    """A figure, or "fewer than N" when privacy suppressed it (value None)."""
+    return privacy.display(value, fmt=fmt)

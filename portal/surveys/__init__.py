@@ -1,0 +1,1 @@
+"""Surveys for members: the list of open surveys, taking one page by page, submitting."""

@@ -1,0 +1,220 @@
+"""Results for leaders: figures, estimates, suppression, filters, cross-tabs, texts, charts."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+import pytest
+
+from portal.extensions import db
+from portal.survey_results import queries, summaries
+from portal.survey_results.queries import Slice
+from tests import factories
+from tests.survey_helpers import fresh_login
+
+
+@pytest.fixture
+def login(login, client):
+    return fresh_login(login, client)
+
+
+def answers(i: int) -> dict:
+    """Deterministic answers for response number i."""
+    return {
+        "q1": {"option": "yes" if i % 3 else "no", "other": None},
+        "q2": {"options": ["a"] if i % 2 else ["a", "b"], "other": None},
+        "q3": (i % 5) + 1 if i % 7 else 0,
+        "q4": i % 11,
+        "q5": i,
+        "q8": ["course", "web"] if i % 4 else ["web", "mentor"],
+        "q10": f"Goal number {i}",
+    }
+
+
+@pytest.fixture
+def survey(app):
+    return factories.make_survey()
+
+
+@pytest.fixture
+def filled(survey):
+    """30 responses: 20 early-career, 10 mid-career... and 2 seniors (small group)."""
+    for i in range(32):
+        stage = "early" if i < 20 else "mid" if i < 30 else "senior"
+        factories.add_response(survey, answers(i), career_stage=stage, region="west")
+    db.session.commit()
+    return survey
+
+
+@pytest.fixture
+def as_leader(client, login, leader):
+    login(leader)
+    return client
+
+
+def test_members_cannot_see_results(client, login, member, filled):
+    login(member)
+    assert client.get(f"/reports/surveys/{filled.id}").status_code == 403
+    assert client.get(f"/reports/surveys/{filled.id}/responses.csv").status_code == 403
+
+
+def test_summary_figures_and_estimates(filled):
+    total, items = summaries.summarise(filled)
+    assert total == 32
+    by_code = {s.question.code: s for s in items}
+    q1 = by_code["q1"]
+    assert q1.n == 32
+    counts = {r.label: r.count for r in q1.tables[0].rows}
+    yes = sum(1 for i in range(32) if i % 3)
+    assert counts == {"Yes": yes, "No": 32 - yes, "Other, please specify": 0}
+    # Likert: "not applicable" (0) is counted in the table but left out of the mean.
+    likert = [(i % 5) + 1 for i in range(32) if i % 7]
+    d = by_code["q3"].description
+    assert d.n == len(likert)
+    assert d.mean == pytest.approx(statistics.mean(likert))
+    assert d.sd == pytest.approx(statistics.stdev(likert))
+    assert d.median == statistics.median(likert)
+    # 0-10 rating: NPS.
+    ratings = [i % 11 for i in range(32)]
+    nps = by_code["q4"].nps
+    promoters = sum(r >= 9 for r in ratings)
+    detractors = sum(r <= 6 for r in ratings)
+    assert nps.score == pytest.approx(100 * (promoters - detractors) / 32)
+    # Ranking: mean rank and share ranked first.
+    ranking = {r.label: r for r in by_code["q8"].tables[0].rows}
+    web_first = sum(1 for i in range(32) if i % 4 == 0)
+    assert web_first == 8
+    # 8 put Webinar first: hidden, and so is the complementary Course (24), and the mean
+    # ranks that would give them away; how often each was ranked stays visible.
+    assert ranking["Webinar"].count is None and ranking["Course"].count is None
+    assert ranking["Webinar"].extra == {"times_ranked": 32, "mean_rank": None}
+    assert ranking["Mentoring"].count == 0
+    assert ranking["Course"].extra["times_ranked"] == 24
+    # With a larger group the figures appear.
+    for i in range(32, 40):
+        factories.add_response(filled, {**answers(i), "q8": ["web", "course"]})
+    db.session.commit()
+    _, items = summaries.summarise(filled)
+    ranking = {r.label: r for r in {s.question.code: s for s in items}["q8"].tables[0].rows}
+    assert ranking["Webinar"].count == 16 and ranking["Course"].count == 24
+    assert ranking["Webinar"].pct == pytest.approx(100 * 16 / 40)
+    assert ranking["Course"].extra["mean_rank"] == pytest.approx((24 * 1 + 8 * 2) / 32)
+
+
+def test_small_cells_are_suppressed_with_their_complement(filled):
+    total, items = summaries.summarise(filled)
+    q1 = {s.question.code: s for s in items}["q1"]
+    # "Other" is 0 (shown); nothing is 1..9 here. In the q4 table values 0..10 appear
+    # about three times each: all hidden.
+    q4 = {s.question.code: s for s in items}["q4"]
+    assert all(r.count is None for r in q4.tables[0].rows)
+    assert q1.tables[0].rows[2].count == 0
+    # A slice of two people shows nothing at all.
+    total, items = summaries.summarise(filled, Slice("career_stage", "senior"))
+    assert total == 2 and all(s.n is None for s in items)
+
+
+def test_complementary_cell_hidden(survey):
+    for i in range(25):
+        factories.add_response(survey, {"q1": {"option": "yes" if i < 12 else
+                                                "no" if i < 22 else "other",
+                                                "other": "x" if i >= 22 else None},
+                                         "q4": 5})
+    db.session.commit()
+    _, items = summaries.summarise(survey)
+    rows = {r.label: r.count for r in items[0].tables[0].rows}
+    # Other = 3 is hidden, and so is the next smallest (No = 10), so Other cannot be
+    # recovered as 25 - 12 - 10.
+    assert rows == {"Yes": 12, "No": None, "Other, please specify": None}
+
+
+def test_results_page(as_leader, filled, query_counter):
+    with query_counter() as statements:
+        resp = as_leader.get(f"/reports/surveys/{filled.id}")
+    assert resp.status_code == 200
+    assert len(statements) < 30  # grouped queries, not one per question or response
+    html = resp.get_data(as_text=True)
+    assert html.count("<h1") == 1
+    assert "Net promoter score" in html and "95% interval" in html
+    assert "<svg" in html and "<title" in html and "<desc" in html
+    svg = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert svg and all("style" not in s for s in svg)
+    assert 'style="' not in html
+    assert "fewer than 10" in html
+
+
+def test_filters_by_segment_and_by_answer(as_leader, filled):
+    resp = as_leader.get(f"/reports/surveys/{filled.id}?segment=career_stage:early")
+    assert resp.status_code == 200
+    assert "In this selection" in resp.get_data(as_text=True)
+    assert queries.count_responses(filled, Slice("career_stage", "early")) == 20
+    q1 = filled.question_by_code("q1")
+    yes = q1.option_by_code("yes")
+    resp = as_leader.get(f"/reports/surveys/{filled.id}?answer={q1.id}:{yes.id}")
+    assert resp.status_code == 200
+    assert queries.count_responses(filled, Slice(question_id=q1.id, option_id=yes.id)) == \
+        sum(1 for i in range(32) if i % 3)
+    resp = as_leader.get(f"/reports/surveys/{filled.id}?segment=planet:mars")
+    assert resp.status_code == 400 and "Not a valid choice" in resp.get_data(as_text=True)
+
+
+def test_response_rate_against_eligible_members(as_leader, filled):
+    for _ in range(3):
+        factories.make_user()
+    factories.make_user(verified=False)
+    factories.make_user(active=False)
+    html = as_leader.get(f"/reports/surveys/{filled.id}").get_data(as_text=True)
+    # leader + 3 verified active members are eligible; 32 responses.
+    assert queries.eligible_members(filled) == 4
+    assert "Eligible members" in html
+
+
+def test_texts_need_enough_answers_and_are_searchable(as_leader, filled):
+    resp = as_leader.get(f"/reports/surveys/{filled.id}/questions/q10/texts")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Goal number" in html
+    resp = as_leader.get(f"/reports/surveys/{filled.id}/questions/q10/texts?search=number+1")
+    html = resp.get_data(as_text=True)
+    # "Goal number 1", 10..19: 11 answers.
+    assert "11 answers" in html
+    resp = as_leader.get(f"/reports/surveys/{filled.id}/questions/q10/texts?page=2")
+    assert "Page 2 of 2" in resp.get_data(as_text=True)
+    # Only 10 mid-career texts: below PRIVACY_MIN_COMMENTS (20).
+    resp = as_leader.get(
+        f"/reports/surveys/{filled.id}/questions/q10/texts?segment=career_stage:mid")
+    html = resp.get_data(as_text=True)
+    assert "Goal number" not in html and "at least 20" in html
+
+
+def test_crosstab_by_segment(as_leader, filled):
+    resp = as_leader.get(f"/reports/surveys/{filled.id}/crosstab?question=q1"
+                         f"&dimension=career_stage")
+    assert resp.status_code == 200
+    columns, rows = summaries.crosstab_table(filled, filled.question_by_code("q1"),
+                                             "career_stage", Slice())
+    labels = [c[1] for c in columns]
+    assert labels[:2] == ["Early career (0–5 years)", "Mid-career (6–15 years)"]
+    # Seniors (2) are hidden, and the next smallest column (mid, 10) with them.
+    assert {c[0]: c[2] for c in columns} == {"early": 20, "mid": None, "senior": None}
+    for _, cells in rows:
+        assert cells[1] is None and cells[2] is None
+        assert all(c is None or c == 0 or c >= 10 for c in cells)
+
+
+def test_draft_surveys_have_no_results(as_leader, app):
+    draft = factories.make_survey(status="draft")
+    assert as_leader.get(f"/reports/surveys/{draft.id}").status_code == 404
+    assert "Every type" not in as_leader.get("/reports/surveys/").get_data(as_text=True)
+
+
+def test_no_n_plus_one_on_index(as_leader, query_counter):
+    for _ in range(2):
+        factories.make_survey()
+    with query_counter() as statements:
+        assert as_leader.get("/reports/surveys/").status_code == 200
+    for _ in range(4):
+        factories.make_survey()
+    with query_counter() as statements2:
+        assert as_leader.get("/reports/surveys/").status_code == 200
+    assert len(statements2) == len(statements)
