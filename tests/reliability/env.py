@@ -146,10 +146,39 @@ def build(database_url: str, members: int, seed: int = 7) -> Seed:
         rnd = make_round(name="Load round")
         codes = list(db.session.scalars(sa.select(Objective.code).where(
             Objective.retired_at.is_(None)).order_by(Objective.code)))
-        result = Seed(emails, codes, rnd.id, "load-leader@example.org")
+        survey_id = _open_survey()
+        result = Seed(emails, codes, rnd.id, "load-leader@example.org",
+                      {"survey_id": survey_id})
         db.session.remove()
         db.engine.dispose()
     return result
+
+
+SURVEY = {
+    "format": "portal-survey/1", "title": "Load survey", "introduction": "Two questions.",
+    "anonymous": True, "objective": None, "audience": {},
+    "sections": [{"title": "Quick", "description": "", "show_if": None, "questions": [
+        {"code": "q1", "type": "single_choice", "prompt": "Which format suits you best?",
+         "help": "", "required": True, "settings": {}, "show_if": None,
+         "options": [{"code": "web", "label": "Webinar", "other": False},
+                     {"code": "course", "label": "Course", "other": False},
+                     {"code": "mentor", "label": "Mentoring", "other": False}]},
+        {"code": "q2", "type": "short_text", "prompt": "One wish?", "help": "",
+         "required": True, "settings": {}, "show_if": None, "options": []},
+    ]}],
+}
+
+
+def _open_survey() -> int:
+    """An open anonymous survey for every member (inside an app context)."""
+    from portal.extensions import db
+    from portal.survey_admin.services import create_from_definition
+    from portal.surveys import definition
+
+    survey = create_from_definition(definition.validate(SURVEY), None)
+    survey.open()
+    db.session.commit()
+    return survey.id
 
 
 def sqlite_copy(template: Path, name: str) -> str:

@@ -59,6 +59,10 @@ class Ledger:
     unknown_comments: set = field(default_factory=set)
     refused_ratings: set = field(default_factory=set)
     refused_comments: set = field(default_factory=set)
+    surveys: dict = field(default_factory=dict)  # email -> (choice, wish)
+    unknown_surveys: dict = field(default_factory=dict)
+    refused_surveys: set = field(default_factory=set)
+    survey_503_then_stored: int = 0
     accepted_at: list = field(default_factory=list)  # monotonic times of accepted writes
     members_signed_in: int = 0
     members_gave_up: int = 0
@@ -80,7 +84,7 @@ class Ledger:
 
     @property
     def accepted(self) -> int:
-        return len(self.ratings) + len(self.comments)
+        return len(self.ratings) + len(self.comments) + len(self.surveys)
 
 
 def _title(html: str) -> str:
@@ -164,13 +168,60 @@ class Member:
                 self.ledger.accepted_at.append(time.monotonic())
             self.follow(headers)
 
+    def take_survey(self, survey_id: int) -> None:
+        """Open the survey, start, answer its one page and submit; then back to the list
+        (which also finishes a submission the portal had to leave half-stored)."""
+        choice = self.rng.choice(["web", "course", "mentor"])
+        wish = f"Wish {self.tag} {uuid.uuid4().hex}"
+        self.page(f"/surveys/{survey_id}")
+        status, _, _ = self.send("POST", f"/surveys/{survey_id}/start",
+                                 {"csrf_token": self.token})
+        if status != 302:
+            return
+        form = {"q-q1": choice, "q-q2": wish, "action": "next", "csrf_token": self.token}
+        status, _, _ = self.send("POST", f"/surveys/{survey_id}/sections/1", form)
+        if status != 302:
+            return
+        seen: list[int | None] = []
+        try:
+            for attempt in range(RETRIES):
+                try:
+                    status, _, text = self.client.request(
+                        "POST", f"/surveys/{survey_id}/submit", {"csrf_token": self.token})
+                except (OSError, http.client.HTTPException):
+                    self.ledger.note(None, "/surveys/<id>/submit")
+                    seen.append(None)
+                else:
+                    self.ledger.note(status, "/surveys/<id>/submit", text)
+                    seen.append(status)
+                    if status == 200 or (status == 409 and "already submitted" in text
+                                         and attempt > 0):
+                        with self.ledger.lock:
+                            self.ledger.surveys[self.email] = (choice, wish)
+                            self.ledger.accepted_at.append(time.monotonic())
+                            if status == 409 and None not in seen:
+                                self.ledger.survey_503_then_stored += 1
+                        return
+                    if status != 503:
+                        return
+                time.sleep(min(0.25 * 2 ** attempt, 3.0) * self.rng.uniform(0.7, 1.3))
+            with self.ledger.lock:
+                if None in seen:
+                    self.ledger.unknown_surveys[self.email] = (choice, wish)
+                else:
+                    self.ledger.refused_surveys.add(self.email)
+        finally:
+            with contextlib.suppress(GaveUp):
+                self.page("/surveys/")
+
     def follow(self, headers: dict) -> None:
         location = headers.get("location", "")
         if location.startswith("/"):
             with contextlib.suppress(GaveUp):
                 self.page(location.split("#")[0])
 
-    def run(self, objectives: list[str], max_actions: int) -> None:
+    def run(self, objectives: list[str], max_actions: int, survey_id: int | None = None
+            ) -> None:
         try:
             while not self.sign_in():
                 if time.monotonic() > self.stop_at:
@@ -178,9 +229,11 @@ class Member:
             with self.ledger.lock:
                 self.ledger.members_signed_in += 1
             todo = self.rng.sample(objectives, min(max_actions, len(objectives)))
-            for code in todo:
+            for n, code in enumerate(todo):
                 if time.monotonic() > self.stop_at:
                     break
+                if n == 1 and survey_id is not None:
+                    self.take_survey(survey_id)
                 self.page(f"/plan/objectives/{code}")
                 self.rate(code)
                 self.comment(code)
@@ -191,13 +244,15 @@ class Member:
 
 
 def drive(base_url: str, emails: list[str], password: str, objectives: list[str],
-          seconds: float, max_actions: int, tag: str, seed: int = 1) -> Ledger:
+          seconds: float, max_actions: int, tag: str, seed: int = 1,
+          survey_id: int | None = None) -> Ledger:
     """Run one thread per member for at most `seconds` (plus the retries in flight)."""
     ledger = Ledger()
     stop_at = time.monotonic() + seconds
     members = [Member(base_url, email, password, ledger, tag, random.Random(seed * 7919 + i),
                       stop_at) for i, email in enumerate(emails)]
-    threads = [threading.Thread(target=m.run, args=(objectives, max_actions), daemon=True)
+    threads = [threading.Thread(target=m.run, args=(objectives, max_actions, survey_id),
+                                daemon=True)
                for m in members]
     for t in threads:
         t.start()
@@ -233,7 +288,8 @@ class Figures:
 
 
 def reconcile(database_url: str, ledger: Ledger, round_id: int, tag: str, scenario: str,
-              windows: list[tuple[float, float]] = (), recovery: str = "n/a") -> Figures:
+              windows: list[tuple[float, float]] = (), recovery: str = "n/a",
+              survey_id: int | None = None) -> Figures:
     """Compare the ledger with the database. `windows` are (start, end) monotonic times
     of injected outages: a 503 is allowed inside one (plus the retries' reach)."""
     engine = sa.create_engine(database_url, poolclass=sa.NullPool)
@@ -246,6 +302,16 @@ def reconcile(database_url: str, ledger: Ledger, round_id: int, tag: str, scenar
             all_ratings = conn.execute(sa.text("SELECT count(*) FROM ratings")).scalar()
             comments = conn.execute(sa.text(
                 "SELECT body, count(*) FROM comments GROUP BY body")).all()
+            participants = conn.execute(sa.text(
+                "SELECT u.email FROM survey_participations p JOIN users u ON u.id = p.user_id"
+            )).scalars().all()
+            responses = conn.execute(sa.text("SELECT count(*) FROM survey_responses")).scalar()
+            wishes = conn.execute(sa.text(
+                "SELECT a.text_value, count(*) FROM survey_answers a "
+                "JOIN survey_questions q ON q.id = a.question_id WHERE q.code = 'q2' "
+                "GROUP BY a.text_value")).all()
+            sealed = conn.execute(sa.text("SELECT count(*) FROM survey_drafts "
+                                          "WHERE sealed_response_id IS NOT NULL")).scalar()
     finally:
         engine.dispose()
     problems: list[str] = []
@@ -282,9 +348,40 @@ def reconcile(database_url: str, ledger: Ledger, round_id: int, tag: str, scenar
         if body in stored_comments:
             problems.append(f"comment answered 503 but stored: {body[:60]}")
 
+    # Surveys: participation rows name members, responses do not; the unique wish in
+    # each response says which accepted answer it is without naming anyone.
+    stored_wishes = dict(wishes)
+    survey_dups = sum(n - 1 for n in stored_wishes.values() if n > 1) + (
+        len(participants) - len(set(participants)))
+    duplicates += survey_dups
+    if survey_dups:
+        problems.append(f"{survey_dups} duplicate survey responses or participations")
+    if responses != len(participants):
+        problems.append(f"{responses} survey responses for {len(participants)} participations")
+    if sealed:
+        problems.append(f"{sealed} submissions still half-stored after finish-submissions")
+    accepted_wishes = {w for _, w in ledger.surveys.values()}
+    unknown_wishes = {w for _, w in ledger.unknown_surveys.values()}
+    for email in ledger.surveys:
+        if email not in participants:
+            problems.append(f"accepted survey without participation: {email}")
+    for email in set(participants) - set(ledger.surveys) - set(ledger.unknown_surveys):
+        problems.append(f"participation no member saw accepted: {email}")
+    for wish in accepted_wishes - set(stored_wishes):
+        problems.append(f"accepted survey answer lost: {wish}")
+    for wish in set(stored_wishes) - accepted_wishes - unknown_wishes:
+        problems.append(f"survey answer stored that no member saw accepted: {wish}")
+    for email in ledger.refused_surveys:
+        if email in participants:
+            problems.append(f"survey answered 503 but stored: {email}")
+    if ledger.survey_503_then_stored:
+        problems.append(f"{ledger.survey_503_then_stored} survey submissions answered 503 "
+                        "although the portal had recorded them")
+
     stored_accepted = sum(1 for k in ledger.ratings if k in stored_ratings) + sum(
-        1 for b in ledger.comments if b in stored_comments)
-    stored_total = len(stored_ratings) + sum(stored_comments.values())
+        1 for b in ledger.comments if b in stored_comments) + sum(
+        1 for w in accepted_wishes if w in stored_wishes)
+    stored_total = len(stored_ratings) + sum(stored_comments.values()) + responses
     five_503 = sum(1 for _, s, _ in ledger.five_xx if s == 503)
     for t, status, path in ledger.five_xx:
         if status != 503:
@@ -295,9 +392,13 @@ def reconcile(database_url: str, ledger: Ledger, round_id: int, tag: str, scenar
         problems.append(f"{ledger.bad_503_pages} 503 answers without the maintenance page")
     for status, path, title in ledger.unexpected[:10]:
         problems.append(f"unexpected {status} on {path}: {title}")
-    unknown = len(ledger.unknown_ratings) + len(ledger.unknown_comments)
-    refused = len(ledger.refused_ratings) + len(ledger.refused_comments)
+    unknown = len(ledger.unknown_ratings) + len(ledger.unknown_comments) + len(
+        ledger.unknown_surveys)
+    refused = len(ledger.refused_ratings) + len(ledger.refused_comments) + len(
+        ledger.refused_surveys)
     notes = (f"{ledger.members_signed_in} members signed in; answers {dict(ledger.statuses)}; "
+             f"{len(ledger.ratings)} ratings, {len(ledger.comments)} comments, "
+             f"{len(ledger.surveys)} survey responses accepted; "
              f"{stored_accepted} of {ledger.accepted} accepted answers found; "
              f"{stored_total} rows stored; {refused} gave up after 503s; "
              f"{unknown} without any answer; {ledger.no_answer} connection errors")

@@ -45,22 +45,29 @@ class Fault(threading.Thread):
 def _scenario(record, tmp_path, url, seed, name, workers, members, fault=None,
               recovery=None, seconds=SECONDS):
     server = env.start_server(url, workers, tmp_path / "gunicorn.log")
+    started = time.monotonic()
     try:
         if fault is not None:
             fault.server = server
             fault.start()
         ledger = drive(server.url, seed.members[:members], env.PASSWORD, seed.objectives,
-                       seconds, MAX_ACTIONS, tag=name.split()[0])
+                       seconds, MAX_ACTIONS, tag=name.split()[0],
+                       survey_id=seed.extra["survey_id"])
         if fault is not None:
             fault.join(120)
             assert not fault.is_alive(), "the fault injection did not finish"
             if fault.error:
                 raise fault.error
     finally:
+        load_seconds = time.monotonic() - started
         server.stop()
     windows = fault.windows if fault else []
+    # What an operator runs after an outage: store submissions the portal had to leave
+    # half-done (members who come back to /surveys/ finish their own).
+    finished = env.flask(url, "surveys", "finish-submissions").stdout.strip()
     figures = reconcile(url, ledger, seed.round_id, name.split()[0], name, windows,
                         recovery(ledger, fault) if recovery else "n/a")
+    figures.notes += f"; finish-submissions: {finished}; load ran {load_seconds:.0f} s"
     verify = env.flask(url, "reports", "verify", check=False)
     if verify.returncode != 0:
         figures.problems.append("flask reports verify: " + (verify.stderr or verify.stdout)[-800:])
@@ -217,7 +224,14 @@ def test_simultaneous_identical_submissions_store_one_row(signed_in, record):
             t.join(60)
 
     racers = seed.members[1:4]
+    survey_id = seed.extra["survey_id"]
     for email in racers:
+        taker = client(email)
+        page = f"/surveys/{survey_id}"
+        assert taker.post(f"{page}/start", {}, page)[0] == 302
+        assert taker.post(f"{page}/sections/1", {"q-q1": "web", "q-q2": f"Race {email}",
+                                                 "action": "next"}, page)[0] == 302
+        burst(email, f"{page}/submit", {})
         burst(email, "/feedback/objectives/A2/rating", {"importance": 4, "performance": 2})
         burst(email, "/feedback/objectives/A2/comments", {"body": f"Same words from {email}."})
         burst(email, f"/feedback/comments/{comment_id}/endorse", {})
@@ -237,13 +251,19 @@ def test_simultaneous_identical_submissions_store_one_row(signed_in, record):
                          f"WHERE comment_id = {comment_id} GROUP BY user_id")
         counts = conn.execute(sa.text("SELECT endorsement_count, flag_count FROM comments "
                                       "WHERE id = :id"), {"id": comment_id}).one()
+        participations = one_each("SELECT user_id, count(*) FROM survey_participations "
+                                  "GROUP BY user_id")
+        responses = conn.execute(sa.text("SELECT count(*) FROM survey_responses")).scalar()
     engine.dispose()
     assert [n for _, n in ratings] == [1] * len(racers)
     assert [n for _, n in comments] == [1] * len(racers)
     assert [n for _, n in endorsements] == [1] * len(racers)
     assert [n for _, n in flags] == [1] * len(racers)
     assert tuple(counts) == (len(racers), len(racers))
+    assert [n for _, n in participations] == [1] * len(racers)
+    assert responses == len(racers)
     assert all(s < 500 for s in statuses), statuses
-    assert statuses.count(302) >= 4 * len(racers)
+    assert statuses.count(302) >= 4 * len(racers)  # ratings, comments, endorsement, flag
+    assert statuses.count(200) == len(racers)  # one survey receipt each, the rest 409
     print(f"\nraces: {len(statuses)} simultaneous requests, answers {sorted(set(statuses))}, "
-          "one row each for ratings, comments, endorsements and flags")
+          "one row each for ratings, comments, endorsements, flags and survey responses")
