@@ -82,6 +82,16 @@ def init_app(app: Flask) -> None:
         log.error("database unavailable: %s", type(err.orig).__name__ if err.orig else err)
         return render_error(503, headers={"Retry-After": "30"})
 
+    @app.errorhandler(sa_exc.DataError)
+    @app.errorhandler(OverflowError)
+    def _bad_value(err):
+        # A number or text the database cannot hold (an id past its integer range): the
+        # request was wrong, the portal is fine.
+        db.session.rollback()
+        log.warning("value refused by the database on %s: %s",
+                    request.url_rule.rule if request.url_rule else "-", type(err).__name__)
+        return render_error(400)
+
     @app.errorhandler(sa_exc.InternalError)
     def _db_internal(err):
         db.session.rollback()

@@ -8,6 +8,7 @@ from functools import wraps
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.extensions import csrf, db, limiter, login_manager
 
@@ -22,6 +23,10 @@ def init_app(app: Flask) -> None:
     if app.config.get("TRUSTED_PROXIES"):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    # Before any blueprint adds its rules: ids in URLs fit the database's integers, so
+    # /comments/99999999999999999999 is a 404 instead of an overflow deep in a query.
+    app.url_map.converters["int"] = DatabaseIntConverter
+    app.before_request(_refuse_malformed_input)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -51,6 +56,34 @@ def init_app(app: Flask) -> None:
         if current_user and current_user.is_authenticated and request.endpoint != "static":
             h["Cache-Control"] = "no-store"
         return response
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` limited to what an INTEGER primary key can hold (2**31 - 1)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min,
+                         max=2**31 - 1 if max is None else max, signed=signed)
+
+
+# Files are only ever uploaded in a field called "file" (roster, survey definitions);
+# anywhere else a file would reach a text validator.
+UPLOAD_FIELD = "file"
+
+
+def _refuse_malformed_input():
+    """NUL characters are never text a person typed (and PostgreSQL refuses them in
+    text columns); files only go where a form takes one. Both are a 400, not a 500."""
+    if request.method in ("POST", "PUT", "PATCH") and any(
+            name != UPLOAD_FIELD for name in request.files):
+        abort(400, description="This form does not take files.")
+    fields = [request.args]
+    if request.method in ("POST", "PUT", "PATCH"):
+        fields.append(request.form)
+    for multidict in fields:
+        if any("\x00" in key or "\x00" in value for key, value in multidict.items(multi=True)):
+            abort(400, description="The request contained characters that are not allowed.")
+    return None
 
 
 @login_manager.user_loader
