@@ -191,6 +191,27 @@ def comment_reply_endorse_flag(page, live_app) -> None:
     assert lookup(live_app, counts) == (2, 1, "off_topic")
 
 
+MATRIX_LAYOUT_JS = """() => [...document.querySelectorAll('fieldset.matrix-row')].map(row => {
+  const legend = row.querySelector('legend').getBoundingClientRect();
+  const choices = [...row.querySelectorAll('.choice')].map(c => c.getBoundingClientRect());
+  return {legendBelowTop: legend.bottom <= choices[0].top + 1,
+          rows: new Set(choices.map(c => Math.round(c.top))).size,
+          fits: choices.every(c => c.right <= window.innerWidth)};
+})"""
+
+
+def assert_matrix_stacks_on_narrow_screens(page) -> None:
+    """A Likert matrix is one fieldset per statement; at 320 px the statement sits above
+    its choices, which wrap onto several lines inside the screen."""
+    size = page.viewport_size
+    try:
+        page.set_viewport_size({"width": 320, "height": 800})
+        for row in page.evaluate(MATRIX_LAYOUT_JS):
+            assert row["legendBelowTop"] and row["rows"] > 1 and row["fits"], row
+    finally:
+        page.set_viewport_size(size)
+
+
 def take_survey(page, live_app) -> None:
     tab_to(page, 'nav a[href="/surveys/"]')
     press_and_wait(page)
@@ -236,6 +257,7 @@ def take_survey(page, live_app) -> None:
     # Section 3: a Likert scale and a Likert matrix, one fieldset per statement.
     check_page(page, "member survey-section-matrix", shots=True)
     assert page.locator("fieldset.matrix fieldset.matrix-row legend").count() == 4
+    assert_matrix_stacks_on_narrow_screens(page)
     tab_to(page, "input[name=q-q7]")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
