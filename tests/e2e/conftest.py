@@ -156,11 +156,13 @@ def page(context, live_server):
     return page
 
 
-def check_a11y(page, label: str) -> None:
-    """Run axe-core on the page; fail listing the rule, the element and the page."""
+def check_a11y(page, label: str, rules: list[str] | None = None) -> None:
+    """Run axe-core on the page (the WCAG A/AA rules, or only `rules`); fail listing the
+    rule, the element and the page."""
     from axe_playwright_python.sync_playwright import Axe
 
-    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+    result = Axe().run(page, options={"runOnly": only})
     problems = []
     for violation in result.response["violations"]:
         for node in violation["nodes"]:
@@ -200,7 +202,10 @@ def sign_out(page) -> None:
 
 
 
-REFLOW_WIDTHS = (320, 640)  # 640 CSS pixels is what a 1280-pixel window shows at 200% zoom
+# 640 CSS pixels is what a 1280-pixel window shows at 200% zoom.
+REFLOW_WIDTHS = (320, 640)
+# axe rules whose outcome changes when the layout narrows.
+NARROW_RULES = ["scrollable-region-focusable", "target-size", "color-contrast"]
 
 
 def check_reflow(page, label: str) -> None:
@@ -214,6 +219,8 @@ def check_reflow(page, label: str) -> None:
             assert no_horizontal_scroll(page), (
                 f"[{label}] {page.url} scrolls sideways at {width}px; widest elements: "
                 f"{culprits}")
+            # Regions that now scroll sideways must be reachable with the keyboard.
+            check_a11y(page, f"{label} at {width}px", rules=NARROW_RULES)
     finally:
         page.set_viewport_size(size)
 
