@@ -267,9 +267,3 @@ def lookup(app, fn):
         finally:
             db.session.remove()
 
-
-@pytest.fixture
-def accept_dialogs(page):
-    """Accept the data-confirm questions (window.confirm) that destructive actions ask."""
-    page.on("dialog", lambda dialog: dialog.accept())
-    return page
