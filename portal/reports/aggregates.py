@@ -34,6 +34,7 @@ Keys never hold NULL: an unanswered segment is "" and an unanswered rating -1.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -117,16 +118,18 @@ def _cross_keys(f: RatingFacts) -> list[tuple]:
     return keys
 
 
-def _insert(conn: sa.Connection, table: sa.Table):
-    if conn.dialect.name == "postgresql":
+def _add_n(conn: sa.Connection, table: sa.Table, key: tuple[str, ...]):
+    return _add_n_statement(conn.dialect.name, table, key)
+
+
+@functools.cache
+def _add_n_statement(dialect: str, table: sa.Table, key: tuple[str, ...]):
+    # Built once per table: the counts go in as parameters, so the compiled SQL is reused.
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-def _add_n(conn: sa.Connection, table: sa.Table, key: tuple[str, ...]):
-    stmt = _insert(conn, table)
+    stmt = insert(table)
     return stmt.on_conflict_do_update(index_elements=list(key),
                                       set_={"n": table.c.n + stmt.excluded.n})
 
