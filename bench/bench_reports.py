@@ -132,7 +132,7 @@ def _time(client, path: str) -> float:
 
 
 def _add_ratings(app, round_id: int, count: int = 50) -> None:
-    """New ratings through the ORM, as the rating pages write them (summaries follow)."""
+    """New ratings through the ORM (the flush listener keeps the summaries in step)."""
     with app.app_context():
         users = db.session.scalars(sa.select(User).where(User.role == "leader")).all()
         objectives = db.session.scalars(sa.select(Objective.id)).all()

@@ -62,10 +62,13 @@ def rate(code: str):
         db.session.rollback()
         _add_error(form, exc.field, exc.message)
         return pages.objective_page(obj, rating_form=form, status=exc.status)
+    # Read before the commit expires the objective (saves reloading it).
+    message = (f"Your ratings of objective {obj.code} are saved. You can change them until "
+               "the round closes.")
+    target = _objective_url(obj, _anchor="rate")
     db.session.commit()
-    flash(f"Your ratings of objective {obj.code} are saved. You can change them until the "
-          "round closes.", "success")
-    return redirect(_objective_url(obj, _anchor="rate"))
+    flash(message, "success")
+    return redirect(target)
 
 
 @bp.post("/domains/<code>/ratings")

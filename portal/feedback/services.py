@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from portal import segments
 from portal.errors import Conflict, NotFound, PortalError
@@ -26,6 +27,7 @@ from portal.models import (
     User,
 )
 from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
+from portal.reports import aggregates, participation
 from portal.rounds.services import next_round
 from portal.timeutil import now_utc
 
@@ -41,7 +43,9 @@ def no_round_message(now: datetime | None = None) -> str:
 
 
 def find_objective(code: str) -> Objective:
-    obj = db.session.scalar(sa.select(Objective).where(Objective.code == (code or "").upper()))
+    # With its domain: rating checks whether the domain is retired.
+    obj = db.session.scalar(sa.select(Objective).options(joinedload(Objective.domain))
+                            .where(Objective.code == (code or "").upper()))
     if obj is None:
         raise NotFound(f"There is no objective with the code '{code}'.")
     return obj
@@ -60,11 +64,16 @@ def save_ratings(user: User, rnd: FeedbackRound | None,
     One row per (member, objective, round): an existing row is updated in place,
     also when two submissions race. Objectives with neither answer are skipped.
     Everything is checked before anything is written. Returns the rows stored.
+
+    The report summaries move from each rating's old values to its new ones in the
+    same transaction. The member's row is locked first, so a second submission of
+    theirs waits and then reads the values this one stored: a delta computed from
+    a stale old value would leave the summaries off for good.
     """
     now = now or now_utc()
     if rnd is None or not rnd.is_open or rnd.closes_at <= now:
         raise Conflict(no_round_message(now), field="importance")
-    rows = []
+    wanted: dict[int, tuple[int | None, int | None]] = {}
     for obj, (importance, performance) in answers.items():
         if obj.retired_at is not None or obj.domain.retired_at is not None:
             raise PortalError(f"Objective {obj.code} has been retired and can no longer be "
@@ -73,14 +82,28 @@ def save_ratings(user: User, rnd: FeedbackRound | None,
         _check_scale(performance, "performance")
         if importance is None and performance is None:
             continue
-        rows.append({"user_id": user.id, "objective_id": obj.id, "round_id": rnd.id,
-                     "importance": importance, "performance": performance,
-                     "created_at": now, "updated_at": now, **user.segment_values()})
-    if not rows:
+        wanted[obj.id] = (importance, performance)
+    if not wanted:
         raise PortalError("Choose an answer to at least one question before saving.",
                           field="importance")
+    conn = db.session.connection()
+    member = participation.lock_member(conn, user.id)
+    if member is None:
+        raise NotFound("Your account no longer exists.")
+    # The segments as committed now (read under the lock), copied into the ratings.
+    segs = {k: getattr(member, k) for k in segments.KEYS}
+    r = Rating.__table__
+    old = {row.objective_id: aggregates.facts_from_row(row) for row in conn.execute(
+        sa.select(*[r.c[f] for f in aggregates.FACT_FIELDS]).where(
+            r.c.user_id == user.id, r.c.round_id == rnd.id, r.c.objective_id.in_(wanted)))}
+    rows = [{"user_id": user.id, "objective_id": oid, "round_id": rnd.id,
+             "importance": imp, "performance": perf, "created_at": now, "updated_at": now,
+             **segs} for oid, (imp, perf) in sorted(wanted.items())]
     upsert(Rating.__table__, rows, ["user_id", "objective_id", "round_id"],
            ["importance", "performance", "updated_at", *segments.KEYS])
+    aggregates.apply_rating_changes(
+        [(old.get(row["objective_id"]), aggregates.facts_from_row(row)) for row in rows],
+        conn, members={user.id: member})
     return len(rows)
 
 
@@ -141,10 +164,15 @@ def anonymise_member_feedback(user: User) -> None:
     """Unlink the member from their feedback before the account is deleted.
 
     Ratings, comments, endorsements and flags keep counting in the aggregates
-    with user_id NULL; comments show "A member".
+    with user_id NULL; comments show "A member". The report summaries follow:
+    the ratings stay in their cells, the member leaves the raters and
+    participation (see portal.reports.aggregates).
     """
     uid = user.id
+    conn = db.session.connection()
+    member = participation.lock_member(conn, uid)  # no rating of theirs may slip in now
     db.session.execute(sa.update(Rating).where(Rating.user_id == uid).values(user_id=None))
+    aggregates.forget_member(conn, uid, member)
     db.session.execute(sa.update(Comment).where(Comment.user_id == uid)
                        .values(user_id=None, show_name=False))
     db.session.execute(sa.update(Endorsement).where(Endorsement.user_id == uid)

@@ -10,13 +10,23 @@ Three tables (portal/models/reports.py) hold counts derived from `ratings`:
 
 How they stay correct:
 
+- The rating service (portal/feedback/services.py `save_ratings`) writes with a
+  race-safe Core upsert: it locks the member (`portal.database.lock_for_write`),
+  reads the old values of the ratings it is about to change, upserts them and
+  calls `apply_rating_changes(pairs)` with every (old, new) pair at once: one
+  statement per summary table, however many cells change.
 - Every change to a Rating made through the ORM unit of work (add, change,
   delete, then flush) is applied automatically in the same transaction by a
   Session `after_flush` listener (`install_listeners`, called by the app
-  factory). A rating service needs to call nothing.
-- Writes that bypass the unit of work (Core `insert(Rating)`/`update(Rating)`
-  statements, bulk loaders) must either call `apply_rating_change(old, new)`
-  per changed rating or `rebuild_round(round_id)` afterwards.
+  factory). The old values come from the attribute history, so the ORM path
+  is for tools and tests; concurrent web writes go through `save_ratings`.
+- Other writes that bypass the unit of work (Core `insert(Rating)`/`update(Rating)`
+  statements) must call `apply_rating_changes` with the old and new facts,
+  bulk loaders `rebuild_round(round_id)` afterwards.
+- Anonymising a deleted member's ratings (user_id set NULL) keeps their cells
+  (the segments were copied into the rating) but removes the member's rater
+  rows and participation (`forget_member`): a deleted account is no longer a
+  member, exactly what `raw_rater_select` recomputes.
 - `flask reports verify` recomputes everything from the raw ratings.
 
 Keys never hold NULL: an unanswered segment is "" and an unanswered rating -1.
@@ -24,9 +34,10 @@ Keys never hold NULL: an unanswered segment is "" and an unanswered rating -1.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -41,7 +52,8 @@ NOT_ANSWERED = ""   # segment value of members who did not answer the question
 NO_ANSWER = -1      # importance/performance not answered
 MEASURES = ("importance", "performance")
 PAIRS: tuple[tuple[str, str], ...] = tuple(itertools.combinations(segments.KEYS, 2))
-_FIELDS = ("round_id", "objective_id", "user_id", "importance", "performance", *segments.KEYS)
+FACT_FIELDS = ("round_id", "objective_id", "user_id", "importance", "performance",
+               *segments.KEYS)
 
 CELLS = ReportCell.__table__
 CROSS = ReportCrossCell.__table__
@@ -76,6 +88,13 @@ def facts(rating: Rating | RatingFacts | None) -> RatingFacts | None:
                        tuple(getattr(rating, k) for k in segments.KEYS))
 
 
+def facts_from_row(row: sa.Row | Mapping) -> RatingFacts:
+    """The facts of a rating from a Core row (or values dict) holding FACT_FIELDS."""
+    m = row._mapping if isinstance(row, sa.Row) else row
+    return RatingFacts(m["round_id"], m["objective_id"], m["user_id"], m["importance"],
+                       m["performance"], tuple(m[k] for k in segments.KEYS))
+
+
 def _score(v: int | None) -> int:
     return NO_ANSWER if v is None else int(v)
 
@@ -99,78 +118,119 @@ def _cross_keys(f: RatingFacts) -> list[tuple]:
     return keys
 
 
-def upsert_counts(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
-            deltas: Mapping[tuple, int]) -> None:
-    """Add each delta to the row `key` of `table` (insert when missing), in key order
-    so that concurrent writers lock rows in the same order."""
-    rows = [dict(zip(key, k, strict=True), n=d) for k, d in sorted(deltas.items()) if d]
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
+def _add_n(conn: sa.Connection, table: sa.Table, key: tuple[str, ...]):
+    return _add_n_statement(conn.dialect.name, table, key)
+
+
+@functools.cache
+def _add_n_statement(dialect: str, table: sa.Table, key: tuple[str, ...]):
+    # Built once per table: the counts go in as parameters, so the compiled SQL is reused.
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(key),
+    return stmt.on_conflict_do_update(index_elements=list(key),
                                       set_={"n": table.c.n + stmt.excluded.n})
-    conn.execute(stmt, rows)
+
+
+def upsert_counts(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
+            deltas: Mapping[tuple, int]) -> None:
+    """Add each delta to the row `key` of `table` (insert when missing): one
+    executemany, in key order so that concurrent writers lock rows in the same order."""
+    rows = [dict(zip(key, k, strict=True), n=d) for k, d in sorted(deltas.items()) if d]
+    if rows:
+        conn.execute(_add_n(conn, table, key), rows)
 
 
 def apply_rating_change(old: Rating | RatingFacts | None, new: Rating | RatingFacts | None,
                         connection: sa.Connection | None = None) -> None:
-    """Move one rating's contribution in the summaries from `old` to `new`.
+    """Move one rating's contribution in the summaries from `old` to `new` (see
+    `apply_rating_changes`)."""
+    apply_rating_changes([(old, new)], connection)
 
-    `old` is None for a new rating, `new` None for a deleted one. Runs in the
-    caller's transaction (flushes, never commits). Only for writes that bypass
-    the ORM unit of work: ORM flushes are applied automatically.
+
+def apply_rating_changes(
+        changes: Iterable[tuple[Rating | RatingFacts | None, Rating | RatingFacts | None]],
+        connection: sa.Connection | None = None,
+        members: Mapping[int, sa.Row] | None = None) -> None:
+    """Move each rating's contribution in the summaries from `old` to `new`.
+
+    `old` is None for a new rating, `new` None for a deleted one. All changes go
+    into one statement per summary table. Runs in the caller's transaction (never
+    commits). `members` may carry the rows `participation.lock_member` returned,
+    which saves reading them again. For writes that bypass the ORM unit of work:
+    ORM flushes are applied automatically.
     """
-    before, after = facts(old), facts(new)
-    if before == after:
-        return
-    conn = connection or db.session.connection()
     cells: Counter = Counter()
     cross: Counter = Counter()
     raters: Counter = Counter()
-    for f, sign in ((before, -1), (after, +1)):
-        if f is None:
+    for old, new in changes:
+        before, after = facts(old), facts(new)
+        if before == after:
             continue
-        for k in _cell_keys(f):
-            cells[k] += sign
-        for k in _cross_keys(f):
-            cross[k] += sign
-        if f.user_id is not None:
-            raters[(f.round_id, f.user_id)] += sign
+        for f, sign in ((before, -1), (after, +1)):
+            if f is None:
+                continue
+            for k in _cell_keys(f):
+                cells[k] += sign
+            for k in _cross_keys(f):
+                cross[k] += sign
+            if f.user_id is not None:
+                raters[(f.round_id, f.user_id)] += sign
+    if not (any(cells.values()) or any(cross.values()) or any(raters.values())):
+        return
+    conn = connection or db.session.connection()
     upsert_counts(conn, CELLS, CELL_KEY, cells)
     upsert_counts(conn, CROSS, CROSS_KEY, cross)
-    _apply_raters(conn, raters)
+    _apply_raters(conn, raters, members)
 
 
-def _apply_raters(conn: sa.Connection, raters: Counter) -> None:
-    """Keep report_raters in step and tell participation about first/last ratings."""
-    keys = [k for k, d in raters.items() if d]
-    if not keys:
+def _apply_raters(conn: sa.Connection, raters: Counter,
+                  members: Mapping[int, sa.Row] | None = None) -> None:
+    """Keep report_raters in step and tell participation about first/last ratings.
+
+    The upsert returns each row's new count, so a first rating (count was 0) and a
+    last one (count drops to 0) are known without reading the rows first."""
+    deltas = {k: d for k, d in sorted(raters.items()) if d}
+    if not deltas:
         return
-    existing = {(r, u): n for r, u, n in conn.execute(
-        sa.select(RATERS.c.round_id, RATERS.c.user_id, RATERS.c.n).where(
-            sa.tuple_(RATERS.c.round_id, RATERS.c.user_id).in_(keys)))}
-    created, removed, deltas = [], [], Counter()
-    for k in keys:
-        before = existing.get(k, 0)
-        if k not in existing and raters[k] < 0:
-            continue  # the account (and its rater row) is already gone
-        after = before + raters[k]
-        deltas[k] = raters[k]
-        if before <= 0 < after:
-            created.append(k)
-        elif after <= 0 < before:
-            removed.append(k)
-    upsert_counts(conn, RATERS, RATER_KEY, deltas)
+    after: dict[tuple[int, int], int] = {}
+    added = [{"round_id": r, "user_id": u, "n": d} for (r, u), d in deltas.items() if d > 0]
+    if added:
+        stmt = _add_n(conn, RATERS, RATER_KEY).returning(
+            RATERS.c.round_id, RATERS.c.user_id, RATERS.c.n)
+        after.update({(r, u): n for r, u, n in conn.execute(stmt, added)})
+    for (round_id, user_id), d in deltas.items():
+        if d < 0:  # only ORM deletions and moves; no row = the account is already gone
+            row = conn.execute(
+                RATERS.update().where(RATERS.c.round_id == round_id,
+                                      RATERS.c.user_id == user_id)
+                .values(n=RATERS.c.n + d).returning(RATERS.c.n)).first()
+            if row is not None:
+                after[(round_id, user_id)] = row.n
+    created = [k for k, n in after.items() if n - deltas[k] <= 0 < n]
+    removed = [k for k, n in after.items() if n <= 0 < n - deltas[k]]
     if removed:
         conn.execute(RATERS.delete().where(
             RATERS.c.n <= 0, sa.tuple_(RATERS.c.round_id, RATERS.c.user_id).in_(removed)))
     from portal.reports import participation
 
-    participation.apply_rater_change(conn, created, removed)
+    participation.apply_rater_change(conn, created, removed, members)
+
+
+def forget_member(conn: sa.Connection, user_id: int, member: sa.Row | None) -> None:
+    """The member's ratings were unlinked (user_id NULL) before their account goes:
+    drop their rater rows and their participation. Their cells stay: the ratings
+    still count, anonymously. `member` is the row `participation.lock_member`
+    returned (taken before unlinking, so no rating of theirs can slip in)."""
+    gone = conn.execute(RATERS.delete().where(RATERS.c.user_id == user_id)
+                        .returning(RATERS.c.round_id, RATERS.c.n)).all()
+    rounds = [r for r, n in gone if n > 0]
+    from portal.reports import participation
+
+    members = {user_id: member} if member is not None else None
+    participation.apply_rater_change(conn, [], [(r, user_id) for r in sorted(rounds)], members)
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +241,7 @@ def _old_facts(rating: Rating) -> RatingFacts:
     """The facts as they were before this flush, from the attribute history."""
     state = sa.inspect(rating)
     values = {}
-    for name in _FIELDS:
+    for name in FACT_FIELDS:
         hist = state.attrs[name].history
         if hist.deleted:
             values[name] = hist.deleted[0]
@@ -195,19 +255,18 @@ def _old_facts(rating: Rating) -> RatingFacts:
 
 
 def _after_flush(session: Session, _context) -> None:
-    conn = None
+    changes: list[tuple[RatingFacts | None, Rating | None]] = []
     for obj in session.new:
         if isinstance(obj, Rating):
-            conn = conn or session.connection()
-            apply_rating_change(None, obj, conn)
+            changes.append((None, obj))
     for obj in session.dirty:
         if isinstance(obj, Rating) and session.is_modified(obj, include_collections=False):
-            conn = conn or session.connection()
-            apply_rating_change(_old_facts(obj), obj, conn)
+            changes.append((_old_facts(obj), obj))
     for obj in session.deleted:
         if isinstance(obj, Rating):
-            conn = conn or session.connection()
-            apply_rating_change(_old_facts(obj), None, conn)
+            changes.append((_old_facts(obj), None))
+    if changes:
+        apply_rating_changes(changes, session.connection())
 
 
 def _keep_old_value(target, value, oldvalue, initiator):
@@ -222,7 +281,7 @@ def install_listeners() -> None:
     participation.install_listeners()
     if sa.event.contains(Session, "after_flush", _after_flush):
         return
-    for name in _FIELDS:
+    for name in FACT_FIELDS:
         # Load the old value when an expired attribute is overwritten, so the
         # history always knows what to subtract.
         sa.event.listen(getattr(Rating, name), "set", _keep_old_value,

@@ -11,17 +11,23 @@ step incrementally: ORM changes to a User (joining, verifying, changing
 segments, deactivation, deletion) through a before_flush listener, and a
 member's first or last rating in a round through `aggregates`. Writes that
 bypass the ORM call `rebuild_participation()` (`flask reports rebuild`).
+
+Both sides take the member's row lock (`lock_member`) before reading what the
+other side writes, so a profile change racing a first rating cannot count the
+member under segments they no longer have.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import privacy, segments
+from portal.database import lock_for_write
 from portal.extensions import db
 from portal.models import ReportEligible, ReportParticipation, ReportRater, User
 
@@ -57,15 +63,30 @@ def _upsert(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
     upsert_counts(conn, table, key, deltas)
 
 
+def lock_member(conn: sa.Connection, user_id: int) -> sa.Row | None:
+    """Lock the member's row for this transaction (portal.database.lock_for_write)
+    and return what participation needs of it: id, active, email_verified_at and
+    the segments, as committed now. None when the account no longer exists."""
+    users = User.__table__
+    return lock_for_write(conn, users, user_id, *[users.c[f] for f in ("id", *_MEMBER_FIELDS)],
+                          touch="active")
+
+
 def apply_rater_change(conn: sa.Connection, created: list[tuple[int, int]],
-                       removed: list[tuple[int, int]]) -> None:
-    """A member gave their first rating in a round (created) or withdrew their last."""
+                       removed: list[tuple[int, int]],
+                       members: Mapping[int, sa.Row] | None = None) -> None:
+    """A member gave their first rating in a round (created) or withdrew their last.
+
+    `members` may hold the members' rows already read under their lock; the others
+    are read here."""
     if not created and not removed:
         return
-    user_ids = {u for _, u in created + removed}
-    cols = [User.__table__.c[f] for f in ("id", *_MEMBER_FIELDS)]
-    users = {row.id: row for row in conn.execute(sa.select(*cols).where(
-        User.__table__.c.id.in_(user_ids)))}
+    users = dict(members or {})
+    missing = {u for _, u in created + removed} - set(users)
+    if missing:
+        cols = [User.__table__.c[f] for f in ("id", *_MEMBER_FIELDS)]
+        users.update({row.id: row for row in conn.execute(sa.select(*cols).where(
+            User.__table__.c.id.in_(missing)))})
     deltas: Counter = Counter()
     for (round_id, user_id), sign in [(k, 1) for k in created] + [(k, -1) for k in removed]:
         row = users.get(user_id)
@@ -99,7 +120,10 @@ def _old_values(user: User) -> dict:
 
 def apply_member_change(conn: sa.Connection, user_id: int | None, old: MemberFacts | None,
                         new: MemberFacts | None) -> None:
-    """Move one member between eligibility and segment cells (and their rounds)."""
+    """Move one member between eligibility and segment cells (and their rounds).
+
+    Participation before eligibility: every writer touches the two tables in this
+    order (a first rating only touches participation), so they cannot deadlock."""
     if old == new:
         return
     eligible: Counter = Counter()
@@ -107,16 +131,24 @@ def apply_member_change(conn: sa.Connection, user_id: int | None, old: MemberFac
         if facts is not None and facts.eligible:
             for key in _keys(dict(zip(segments.KEYS, facts.values, strict=True))):
                 eligible[key] += sign
+    if user_id is not None:
+        rounds = list(conn.execute(sa.select(ReportRater.__table__.c.round_id).where(
+            ReportRater.__table__.c.user_id == user_id,
+            ReportRater.__table__.c.n > 0)).scalars())
+        deltas: Counter = Counter()
+        for round_id in rounds:
+            for (dim, value), d in eligible.items():
+                deltas[(round_id, dim, value)] += d
+        _upsert(conn, PARTICIPATION, ("round_id", "dimension", "value"), deltas)
     _upsert(conn, ELIGIBLE, ("dimension", "value"), eligible)
-    if user_id is None:
-        return
-    rounds = list(conn.execute(sa.select(ReportRater.__table__.c.round_id).where(
-        ReportRater.__table__.c.user_id == user_id, ReportRater.__table__.c.n > 0)).scalars())
-    deltas: Counter = Counter()
-    for round_id in rounds:
-        for (dim, value), d in eligible.items():
-            deltas[(round_id, dim, value)] += d
-    _upsert(conn, PARTICIPATION, ("round_id", "dimension", "value"), deltas)
+
+
+def _stored_facts(conn: sa.Connection, user: User, fallback: MemberFacts) -> MemberFacts:
+    """The member's facts as committed, read under their row lock: the history in the
+    session may predate a concurrent change, and the rounds they rated must not
+    change between this read and our commit."""
+    row = lock_member(conn, user.id)
+    return fallback if row is None else _facts(row._mapping)
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
@@ -129,13 +161,17 @@ def _before_flush(session: Session, _context, _instances) -> None:
             apply_member_change(conn, None, None, _facts(values))
     for obj in list(session.dirty):
         if isinstance(obj, User) and session.is_modified(obj, include_collections=False):
-            conn = conn or session.connection()
             new = _facts({k: getattr(obj, k) for k in _MEMBER_FIELDS})
-            apply_member_change(conn, obj.id, _facts(_old_values(obj)), new)
+            old = _facts(_old_values(obj))
+            if old == new:
+                continue  # e.g. a sign-in time: nothing participation counts
+            conn = conn or session.connection()
+            apply_member_change(conn, obj.id, _stored_facts(conn, obj, old), new)
     for obj in list(session.deleted):
         if isinstance(obj, User):
             conn = conn or session.connection()
-            apply_member_change(conn, obj.id, _facts(_old_values(obj)), None)
+            old = _stored_facts(conn, obj, _facts(_old_values(obj)))
+            apply_member_change(conn, obj.id, old, None)
 
 
 def _keep(target, value, oldvalue, initiator):

@@ -64,13 +64,63 @@ def live_app(tmp_path_factory):
     with app.app_context():
         upgrade(revision="heads")
         factories.load_plan()
-        factories.make_user(role="member", email="member@example.org", display_name="Mia Member")
+        seed_demo_data(app)
+        member = factories.make_user(role="member", email="member@example.org",
+                                     display_name="Mia Member", career_stage="mid")
+        second = factories.make_user(role="member", email="second@example.org",
+                                     display_name="Sam Second")
         factories.make_user(role="leader", email="leader@example.org", display_name="Lee Leader")
         factories.make_user(role="admin", email="admin@example.org", display_name="Ada Admin")
+        seed_comments(member, second)
         db.session.remove()
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+def seed_demo_data(app) -> None:
+    """Enough data once per session for the leadership pages to show figures: the demo
+    generator's members, two rounds (the second open), comments and updates, and the
+    PD-needs survey open with a dozen responses."""
+    from portal.reports.demo import create_demo
+    from portal.survey_admin.services import create_from_definition
+    from portal.surveys import definition
+    from portal.surveys.cli import template_text
+
+    create_demo(E2E_DEMO_MEMBERS, seed=7, password=factories.PASSWORD, progress=False)
+    db.session.commit()
+    survey = create_from_definition(definition.parse(template_text("pd-needs")), None,
+                                    template_key="pd-needs")
+    survey.open()
+    db.session.flush()
+    stages = ["early", "mid", "senior"]
+    for i in range(12):
+        factories.add_response(survey, {
+            "q1": {"options": ["advocacy", "ai"] if i % 2 else ["literacy"], "other": None},
+            "q2": ["webinar", "workshop", "mentoring"] if i % 3 else ["self_paced", "webinar"],
+            "q3": {"option": ["lt1", "h1_2", "h3_5"][i % 3], "other": None},
+            "q4": {"option": ["none", "lt100", "d100_249"][i % 3], "other": None},
+            "q6": {"option": "yes" if i % 4 else "no", "other": None},
+            "q7": (i % 5) + 1,
+            "q8": {"paid_time": (i % 5) + 1, "fees": ((i + 2) % 5) + 1},
+            "q9": ((i + 1) % 5) + 1,
+            "q10": f"I would like a course on topic {i}.",
+        }, career_stage=stages[i % 3], region="west")
+    db.session.commit()
+
+
+def seed_comments(member, second) -> None:
+    """A comment of the standing member (for its edit page) and one in the moderation
+    queue, flagged by the second member."""
+    from portal.feedback.comment_services import flag_comment
+
+    factories.make_comment(member, "B1", "Seeded comment: *more* regional events, please.")
+    flagged = factories.make_comment(member, "B2", "Seeded comment that someone flagged.")
+    flag_comment(second, flagged, "off_topic", "Not about this objective.", threshold=3)
+    db.session.commit()
+
+
+E2E_DEMO_MEMBERS = int(os.environ.get("E2E_DEMO_MEMBERS", "300"))
 
 
 @pytest.fixture(scope="session")
@@ -106,11 +156,13 @@ def page(context, live_server):
     return page
 
 
-def check_a11y(page, label: str) -> None:
-    """Run axe-core on the page; fail listing the rule, the element and the page."""
+def check_a11y(page, label: str, rules: list[str] | None = None) -> None:
+    """Run axe-core on the page (the WCAG A/AA rules, or only `rules`); fail listing the
+    rule, the element and the page."""
     from axe_playwright_python.sync_playwright import Axe
 
-    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+    result = Axe().run(page, options={"runOnly": only})
     problems = []
     for violation in result.response["violations"]:
         for node in violation["nodes"]:
@@ -147,4 +199,71 @@ def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
 
+
+
+
+# 640 CSS pixels is what a 1280-pixel window shows at 200% zoom.
+REFLOW_WIDTHS = (320, 640)
+# axe rules whose outcome changes when the layout narrows.
+NARROW_RULES = ["scrollable-region-focusable", "target-size", "color-contrast"]
+
+
+def check_reflow(page, label: str) -> None:
+    """No horizontal scrolling of the page at 320 and 640 CSS pixels (tables may scroll
+    inside their own .table-wrap region); the viewport is restored afterwards."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    try:
+        for width in REFLOW_WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            culprits = page.evaluate(WIDE_ELEMENTS_JS)
+            assert no_horizontal_scroll(page), (
+                f"[{label}] {page.url} scrolls sideways at {width}px; widest elements: "
+                f"{culprits}")
+            # Regions that now scroll sideways must be reachable with the keyboard.
+            check_a11y(page, f"{label} at {width}px", rules=NARROW_RULES)
+    finally:
+        page.set_viewport_size(size)
+
+
+# The innermost elements sticking out to the right of the viewport (for a useful message).
+WIDE_ELEMENTS_JS = """() => {
+  const w = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    const inScroller = el.parentElement && el.parentElement.closest('.table-wrap, .chart-wrap');
+    if (r.right > w + 1 && r.width > 0 && !inScroller) {
+      if (![...el.children].some(c => c.getBoundingClientRect().right > w + 1)) {
+        const cls = typeof el.className === 'string' && el.className
+          ? '.' + el.className.split(' ').join('.') : '';
+        out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls +
+                 ' right=' + Math.round(r.right));
+      }
+    }
+    if (out.length >= 5) break;
+  }
+  return out;
+}"""
+
+
+def check_page(page, label: str, *, shots: bool = False) -> None:
+    """Every page type gets the same checks: axe-core, reflow at 320 and 640 px and,
+    for the main pages, screenshots at desktop and mobile widths."""
+    check_a11y(page, label)
+    check_reflow(page, label)
+    if shots:
+        name = label.replace(" ", "-")
+        screenshot(page, name)
+        size = page.viewport_size
+        page.set_viewport_size({"width": 375, "height": 800})
+        screenshot(page, name)
+        page.set_viewport_size(size)
+
+
+def lookup(app, fn):
+    """Run fn() in an app context of the live app (for ids the tests need)."""
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
 
