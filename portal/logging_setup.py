@@ -9,6 +9,8 @@ import time
 from flask import Flask, g, request
 from flask_login import current_user
 
+DENIED = frozenset({401, 403, 429})
+
 
 class OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -29,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.logger.handlers.clear()
     app.logger.propagate = True
     access = logging.getLogger("portal.access")
+    security = logging.getLogger("portal.security")
 
     @app.before_request
     def _start_timer() -> None:
@@ -44,4 +47,9 @@ def init_app(app: Flask) -> None:
         access.info(
             "%s %s %s %.1fms user=%s", request.method, rule, response.status_code, ms, user
         )
+        if response.status_code in DENIED:
+            # A security event of its own: refused sign-in, missing role or object
+            # rights, rate limit. The rule and user id only, never the path or a value.
+            security.warning("request denied status=%s %s %s user=%s", response.status_code,
+                             request.method, rule, user)
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import wraps
 
@@ -11,6 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.extensions import csrf, db, limiter, login_manager
+
+log = logging.getLogger("portal.security")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -136,6 +139,8 @@ def _enforce_access():
     if is_public(request.endpoint):
         return None
     if not current_user.is_authenticated:
+        log.info("sign-in required %s %s", request.method,
+                 request.url_rule.rule if request.url_rule else "-")
         return login_manager.unauthorized()
     rule = request.url_rule.rule if request.url_rule else ""
     if _under(rule, ADMIN_PREFIX) and not current_user.is_admin:

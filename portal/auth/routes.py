@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -29,6 +31,7 @@ from portal.security import (
 )
 from portal.urls import safe_next
 
+log = logging.getLogger("portal.security")
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
@@ -67,6 +70,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    log.info("logout user=%s", current_user.id)
     services.end_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
