@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess  # nosec B404 (pg_dump/pg_restore: argument list, no shell)
+# pg_dump and pg_restore run from an argument list, never through a shell.
+import subprocess  # nosec B404
 from pathlib import Path
 
 import sqlalchemy as sa
