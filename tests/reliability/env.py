@@ -90,9 +90,11 @@ def drop_all() -> None:
             print(f"could not drop {name}: {exc}", file=sys.stderr)
 
 
-def restart_postgres() -> None:
+def postgres(action: str) -> None:
+    """pg_ctlcluster stop|start|restart on the local cluster (fast shutdown)."""
+    extra = ["-m", "fast"] if action in ("stop", "restart") else []
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main",
-                    "restart"], check=True, capture_output=True, timeout=120)
+                    action, *extra], check=True, capture_output=True, timeout=120)
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
