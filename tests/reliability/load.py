@@ -67,7 +67,9 @@ class Ledger:
     members_signed_in: int = 0
     members_gave_up: int = 0
 
-    def note(self, status: int | None, path: str, text: str = "") -> None:
+    def note(self, status: int | None, path: str, text: str = "",
+             expected: bool = False) -> None:
+        """Count one answer; `expected` marks a 4xx that is the normal answer here."""
         now = time.monotonic()
         with self.lock:
             self.requests += 1
@@ -79,7 +81,7 @@ class Ledger:
                 self.five_xx.append((now, status, path))
                 if status == 503 and UNAVAILABLE_TEXT not in text:
                     self.bad_503_pages += 1
-            elif status >= 400:
+            elif status >= 400 and not expected:
                 self.unexpected.append((status, path, _title(text)))
 
     @property
@@ -192,10 +194,12 @@ class Member:
                     self.ledger.note(None, "/surveys/<id>/submit")
                     seen.append(None)
                 else:
-                    self.ledger.note(status, "/surveys/<id>/submit", text)
+                    # "Already submitted" after an attempt that got no answer: the
+                    # earlier attempt went through, which is what the member learns.
+                    confirmed = status == 409 and "already submitted" in text and attempt > 0
+                    self.ledger.note(status, "/surveys/<id>/submit", text, expected=confirmed)
                     seen.append(status)
-                    if status == 200 or (status == 409 and "already submitted" in text
-                                         and attempt > 0):
+                    if status == 200 or confirmed:
                         with self.ledger.lock:
                             self.ledger.surveys[self.email] = (choice, wish)
                             self.ledger.accepted_at.append(time.monotonic())
