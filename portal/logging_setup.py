@@ -6,8 +6,7 @@ import logging
 import sys
 import time
 
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, g, request, session
 
 DENIED = frozenset({401, 403, 429})
 
@@ -43,7 +42,9 @@ def init_app(app: Flask) -> None:
         ms = (time.perf_counter() - started) * 1000 if started else 0.0
         # The URL rule, never the path: paths can carry tokens (reset links).
         rule = request.url_rule.rule if request.url_rule else "<unmatched>"
-        user = current_user.get_id().split(".")[0] if current_user.is_authenticated else "-"
+        # The session's user id, not current_user: no database access after the view
+        # (the database may have gone away since; the log line must still be written).
+        user = str(session.get("_user_id") or "-").split(".")[0]
         access.info(
             "%s %s %s %.1fms user=%s", request.method, rule, response.status_code, ms, user
         )

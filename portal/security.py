@@ -9,7 +9,7 @@ from functools import wraps
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
 from portal.extensions import csrf, db, limiter, login_manager
 
@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     # Before any blueprint adds its rules: ids in URLs fit the database's integers, so
     # /comments/99999999999999999999 is a 404 instead of an overflow deep in a query.
-    app.url_map.converters["int"] = DatabaseIntConverter
+    app.url_map.converters["int"] = IntegerConverter
     app.before_request(_refuse_malformed_input)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -56,12 +56,14 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and current_user.is_authenticated and request.endpoint != "static":
+        # From the session, not current_user: after the view the user object may be
+        # expired and reloading it needs a database that can have gone away meanwhile.
+        if session.get("_user_id") and request.endpoint != "static":
             h["Cache-Control"] = "no-store"
         return response
 
 
-class DatabaseIntConverter(IntegerConverter):
+class IntegerConverter(WerkzeugIntegerConverter):
     """`<int:...>` limited to what an INTEGER primary key can hold (2**31 - 1)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
