@@ -11,12 +11,6 @@ from portal.extensions import db
 from portal.survey_results import queries, summaries
 from portal.survey_results.queries import Slice
 from tests import factories
-from tests.survey_helpers import fresh_login
-
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 def answers(i: int) -> dict:
