@@ -60,8 +60,9 @@ def show(survey_id: int):
     total, items = summaries.summarise(survey, where)
     eligible = queries.eligible_members(survey)
     overall = queries.count_responses(survey) if where.is_filtered else total
-    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible,
-            "pct": stats.percent(privacy.suppress_total(overall), eligible)}
+    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible.count,
+            "pct": stats.percent(privacy.suppress_total(overall), eligible.count),
+            "explanation": eligible.explanation}
     chart_map = {}
     for s in items:
         for table in s.tables[:1]:
