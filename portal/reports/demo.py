@@ -350,9 +350,11 @@ def _updates(rng, objectives, leader_id, first, second) -> int:
         for rnd, progress in progress_by_round:
             heard = demo_text.fill(demo_text.UPDATE_HEARD[rng.integers(0, 3)], obj.code)
             doing = demo_text.fill(demo_text.UPDATE_DOING[rng.integers(0, 3)], obj.code)
+            status = statuses[int(rng.integers(0, len(statuses)))]
+            # Keep the status and the percentage telling the same story.
+            progress = {"achieved": 100, "not_started": 0}.get(status, progress)
             db.session.add(ObjectiveUpdate(
-                objective_id=obj.id, author_id=leader_id,
-                status=statuses[int(rng.integers(0, len(statuses)))], progress=progress,
+                objective_id=obj.id, author_id=leader_id, status=status, progress=progress,
                 heard=heard, doing=doing, published_at=rnd.opens_at + timedelta(days=10)))
             n += 1
     db.session.flush()
