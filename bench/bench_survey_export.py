@@ -30,7 +30,7 @@ from portal.survey_admin.services import create_from_definition  # noqa: E402
 from portal.survey_results import exports  # noqa: E402
 from portal.surveys import definition  # noqa: E402
 from portal.surveys.answers import to_rows  # noqa: E402
-from portal.surveys.cli import template_text  # noqa: E402
+from portal.surveys.templates import template_text  # noqa: E402
 
 STAGES = ["student", "early", "mid", "senior", "retired", "undisclosed", None]
 REGIONS = ["northeast", "midwest", "south", "west", "international"]

@@ -321,3 +321,36 @@ def dumbbell(rows: Sequence[Pair], title: str, desc: str, before_label: str,
             body.append(f'<rect x="{_f(x(a.value) - 5)}" y="{_f(y - 5)}" width="10" '
                         f'height="10" fill="{PRIMARY}"/>')
     return _svg(width, height, title, desc, body)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One labelled percentage; value None means the figure was suppressed."""
+
+    label: str
+    value: float | None
+    text: str
+
+
+def bars(rows: Sequence[Bar], title: str, desc: str, suppressed_text: str) -> Markup:
+    """Horizontal percentage bars (0..100), one per row, value text at the bar's end.
+
+    A suppressed row draws no bar and reads `suppressed_text` ("fewer than 10")."""
+    if not rows:
+        return _empty(title, desc)
+    label_w, bar_w, row_h, pad = 230, 300, 28, 8
+    height = pad * 2 + row_h * len(rows)
+    width = label_w + bar_w + 110
+    body = [_line(label_w, pad, label_w, height - pad)]
+    for i, r in enumerate(rows):
+        y = pad + i * row_h
+        short = r.label if len(r.label) <= 34 else r.label[:33] + "…"
+        body.append(_text(label_w - 6, y + 18, short, "end", 13))
+        if r.value is None:
+            body.append(_text(label_w + 6, y + 18, suppressed_text, size=13, fill=MUTED))
+            continue
+        w = max(0.0, min(100.0, r.value)) / 100 * bar_w
+        body.append(f'<rect x="{label_w}" y="{y + 5}" width="{_f(w)}" height="{row_h - 10}" '
+                    f'fill="{PRIMARY}"/>')
+        body.append(_text(label_w + w + 6, y + 18, r.text, size=13))
+    return _svg(width, height, title, desc, body)

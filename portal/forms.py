@@ -34,3 +34,11 @@ def choice_list(pairs) -> list:
 
 def choice_value(choice) -> str:
     return next(iter(choice))
+
+
+class QueryForm(FlaskForm):
+    """A filter form read from the query string (GET): it changes nothing, so it
+    carries no CSRF token; the server still validates every value."""
+
+    class Meta:
+        csrf = False

@@ -109,3 +109,15 @@ def get(key: str) -> Dimension | None:
 def is_valid(key: str, code: str | None) -> bool:
     dim = BY_KEY.get(key)
     return dim is not None and (code is None or code in dim.codes)
+
+
+def filter_choices(not_answered: str, all_label: str = "All members"
+                   ) -> list[tuple[str, str]]:
+    """(value, label) pairs for a "members in segment" filter: every value of every
+    dimension as "dimension:code", and "dimension:<not_answered>" for members who
+    did not say. The first pair (value "") means no filter."""
+    out = [("", all_label)]
+    for d in DIMENSIONS:
+        out += [(f"{d.key}:{code}", f"{d.label}: {label}") for code, label in d.choices]
+        out.append((f"{d.key}:{not_answered}", f"{d.label}: Not answered"))
+    return out

@@ -1,12 +1,14 @@
-"""Pure statistics for the leadership reports: counts in, estimates and intervals out.
+"""Pure statistics for the portal: counts in, estimates and intervals out.
 
 Every function takes aggregated counts (histograms, sums, sums of squares), never
 rows, so the database does the counting and these functions stay cheap and
-testable against scipy on the raw data. Nothing here touches Flask or SQL.
+testable against scipy on the raw data. Nothing here touches Flask or SQL. The
+leadership reports and the survey results both use this one module.
 
 Conventions:
-- Rating scales run 1..5; 0 ("Don't know") and missing answers are excluded
-  from every estimate by the caller (`scale_histogram`).
+- Feedback rating scales run 1..5; 0 ("Don't know") and missing answers are
+  excluded from every estimate by the caller (`scale_histogram`). Survey answers
+  may take any numeric values (`describe`).
 - A figure that cannot be estimated (no data, or too little for an interval)
   is None, never NaN and never a division by zero.
 - Differences are "first minus second" (`a - b`).
@@ -117,6 +119,20 @@ class Mean:
         return None if self.sd is None else self.sd * self.sd
 
 
+@dataclass(frozen=True)
+class Description(Mean):
+    """A Mean with the median as well (None without data)."""
+
+    median: float | None = None
+
+
+def _with_t_interval(n: int, mean: float, var: float, confidence: float) -> tuple[float, ...]:
+    """(sd, lo, hi) of the t-interval of a mean of n >= 2 values with sample variance var."""
+    sd = math.sqrt(max(var, 0.0))
+    half = _t(confidence, n - 1) * sd / math.sqrt(n)
+    return sd, mean - half, mean + half
+
+
 def mean_from_sums(n: int, total: float, total_sq: float,
                    confidence: float = CONFIDENCE) -> Mean:
     """Mean and t-interval from the count, the sum and the sum of squares."""
@@ -132,18 +148,47 @@ def mean_from_sums(n: int, total: float, total_sq: float,
         var = (n * total_sq - total * total) / (n * (n - 1))
     else:
         var = (total_sq - total * total / n) / (n - 1)
-    sd = math.sqrt(max(var, 0.0))
-    half = _t(confidence, n - 1) * sd / math.sqrt(n)
-    return Mean(n, mean, sd, mean - half, mean + half)
+    return Mean(n, mean, *_with_t_interval(n, mean, var, confidence))
 
 
-def mean_from_histogram(hist: Mapping[int, int], confidence: float = CONFIDENCE) -> Mean:
-    """Mean of the values 1..5 weighted by their counts (0 and None are ignored)."""
-    scale = scale_histogram(hist)
-    n = sum(scale.values())
-    total = sum(v * c for v, c in scale.items())
-    total_sq = sum(v * v * c for v, c in scale.items())
-    return mean_from_sums(n, total, total_sq, confidence)
+def describe(hist: Mapping[float | None, int], confidence: float = CONFIDENCE) -> Description:
+    """n, mean, sample standard deviation, t-interval of the mean and median of any
+    numeric values, from {value: count}. None values and zero counts are ignored.
+
+    The variance is taken in two passes over the distinct values, so decimals far
+    from zero lose no precision to cancellation.
+    """
+    items = sorted((float(v), int(c)) for v, c in hist.items() if v is not None and c > 0)
+    n = sum(c for _, c in items)
+    if n == 0:
+        return Description(0, None, None, None, None, None)
+    mean = sum(v * c for v, c in items) / n
+    median = _median(items, n)
+    if n == 1:
+        return Description(1, mean, None, None, None, median)
+    var = sum(c * (v - mean) ** 2 for v, c in items) / (n - 1)
+    return Description(n, mean, *_with_t_interval(n, mean, var, confidence), median)
+
+
+def _median(items: list[tuple[float, int]], n: int) -> float:
+    """Median of sorted (value, count) pairs holding n values."""
+    def at(k: int) -> float:  # the k-th value (0-based) in sorted order
+        seen = 0
+        for v, c in items:
+            seen += c
+            if k < seen:
+                return v
+        return items[-1][0]
+    if n % 2:
+        return at(n // 2)
+    return (at(n // 2 - 1) + at(n // 2)) / 2
+
+
+def mean_from_histogram(hist: Mapping[int | None, int],
+                        confidence: float = CONFIDENCE) -> Description:
+    """Mean (and median) of the values 1..5 weighted by their counts; 0 ("Don't know")
+    and None are ignored."""
+    return describe(scale_histogram(hist), confidence)
 
 
 def paired_difference(n: int, sum_d: int | float, sum_d2: int | float,
@@ -276,3 +321,55 @@ def quadrant(importance: float | None, performance: float | None,
     if not high_i and not high_p:
         return LOW_PRIORITY
     return OVERKILL
+
+
+# ---------------------------------------------------------------------------
+# Survey questions: shares, net promoter score, rankings
+
+
+def percent(count: int | None, total: int) -> float | None:
+    """count as a percentage of total; None when the count is hidden or total is 0."""
+    if count is None or not total:
+        return None
+    return 100.0 * count / total
+
+
+@dataclass(frozen=True)
+class NetPromoter:
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def score(self) -> float | None:
+        """% promoters minus % detractors, -100..100."""
+        if self.n == 0:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.n
+
+
+def net_promoter(histogram: Mapping[int, int]) -> NetPromoter:
+    """From {0..10 answer: count}: promoters answer 9-10, passives 7-8, detractors 0-6."""
+    p = sum(c for v, c in histogram.items() if v >= 9)
+    pa = sum(c for v, c in histogram.items() if 7 <= v <= 8)
+    d = sum(c for v, c in histogram.items() if v <= 6)
+    return NetPromoter(p + pa + d, p, pa, d)
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    times_ranked: int
+    mean_rank: float | None
+    ranked_first: int
+    share_first: float | None  # of everyone who answered the question
+
+
+def rank_summary(rank_histogram: Mapping[int, int], respondents: int) -> RankSummary:
+    """For one option: {rank: count} -> how often ranked, mean rank among those who
+    ranked it, and the share of the question's respondents who put it first."""
+    times = sum(rank_histogram.values())
+    first = rank_histogram.get(1, 0)
+    mean = (sum(r * c for r, c in rank_histogram.items()) / times) if times else None
+    share = first / respondents if respondents else None
+    return RankSummary(times, mean, first, share)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 
 from portal import create_app
@@ -107,15 +108,27 @@ def app(_schema, app_config):
         db.engine.dispose()
 
 
+# Values Flask extensions cache in `g` for the length of one request.
+REQUEST_GLOBALS = ("csrf_token", "_login_user")
+
+
 class PortalClient(FlaskClient):
-    """A test client that can fill in the CSRF token the way a browser form would."""
+    """A test client that can fill in the CSRF token the way a browser form would.
+
+    The `app` fixture keeps one app context pushed for the whole test, and a request
+    reuses a pushed context, so `g` would outlive each request: Flask-WTF would hand
+    out a token cached before sign-in or sign-out cleared the session, and Flask-Login
+    a user from the previous request. Every request therefore starts without them,
+    as it does on a real server where each request has its own app context.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in REQUEST_GLOBALS:
+                g.pop(name, None)
+        return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:
-        # The test's app context spans requests, so Flask-WTF's per-request cache in `g`
-        # would hand out a token from before sign-in (which cleared the session).
-        from flask import g
-
-        g.pop("csrf_token", None)
         for path in ("/auth/login", "/"):
             resp = self.get(path)
             match = CSRF_RE.search(resp.get_data(as_text=True))
@@ -168,7 +181,10 @@ def login(client):
     """Sign a user in through the real sign-in form."""
 
     def _login(user, password: str = factories.PASSWORD, remember: bool = False):
-        client.post_form("/auth/logout") if _signed_in(client) else None
+        # Whoever was signed in signs out first, so tests can switch users freely.
+        if _signed_in(client):
+            resp = client.post_form("/auth/logout")
+            assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
         resp = client.post_form(
             "/auth/login",
             {"email": user.email, "password": password, "remember": "y" if remember else ""},

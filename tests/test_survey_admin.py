@@ -12,12 +12,6 @@ from portal.extensions import db
 from portal.models import AuditEvent, Survey, SurveyOption, SurveyQuestion, SurveySection
 from portal.surveys import definition
 from tests import factories
-from tests.survey_helpers import fresh_login
-
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 @pytest.fixture

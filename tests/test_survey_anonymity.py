@@ -25,17 +25,12 @@ from portal.models import (
 from portal.surveys import services, submission
 from tests import factories
 from tests.conftest import postgres_admin_url
-from tests.survey_helpers import fresh_login
 from tests.test_surveys_taking import take_survey
 
 LINKING_WORDS = {"user", "member", "account", "session", "ip", "addr", "agent", "browser",
                  "seq", "sequence", "serial", "time", "timestamp", "at", "created", "updated",
                  "email", "token", "draft", "participation"}
 
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 @pytest.fixture

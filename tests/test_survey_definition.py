@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Survey
 from portal.surveys import definition
-from portal.surveys.cli import template_text
+from portal.surveys.templates import template_text
 from tests import factories
 
 

@@ -13,13 +13,7 @@ from portal.extensions import db
 from portal.survey_results import exports
 from portal.survey_results.queries import Slice
 from tests import factories
-from tests.survey_helpers import fresh_login
 from tests.test_survey_results import answers
-
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 @pytest.fixture

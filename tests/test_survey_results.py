@@ -11,12 +11,6 @@ from portal.extensions import db
 from portal.survey_results import queries, summaries
 from portal.survey_results.queries import Slice
 from tests import factories
-from tests.survey_helpers import fresh_login
-
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 def answers(i: int) -> dict:
@@ -166,8 +160,36 @@ def test_response_rate_against_eligible_members(as_leader, filled):
     factories.make_user(active=False)
     html = as_leader.get(f"/reports/surveys/{filled.id}").get_data(as_text=True)
     # leader + 3 verified active members are eligible; 32 responses.
-    assert queries.eligible_members(filled) == 4
-    assert "Eligible members" in html
+    eligible = queries.eligible_members(filled)
+    assert (eligible.count, eligible.source) == (4, "accounts")
+    assert "<dd>4</dd>" in html and "active accounts with a verified e-mail" in html
+    assert "800.0%" in html  # 32 of 4: the denominator is the accounts
+
+
+def test_response_rate_against_the_roster_when_there_is_one(as_leader, filled):
+    for i in range(60):
+        factories.make_roster_entry(f"r{i}@example.org",
+                                    career_stage="early" if i < 40 else "mid")
+    eligible = queries.eligible_members(filled)
+    assert (eligible.count, eligible.source) == (60, "roster")
+    html = as_leader.get(f"/reports/surveys/{filled.id}").get_data(as_text=True)
+    assert "<dd>60</dd>" in html and "53.3%" in html  # 32 of 60
+    assert "imported membership roster" in html and "active accounts" not in html
+
+
+def test_roster_denominator_follows_the_audience_where_the_roster_records_it(app):
+    survey = factories.make_survey(audience={"career_stage": ["early"],
+                                             "region": ["west"]})
+    for i in range(30):
+        factories.make_roster_entry(f"r{i}@example.org",
+                                    career_stage="early" if i < 12 else "senior")
+    # The roster records career stage (applied) but no region (cannot be applied).
+    eligible = queries.eligible_members(survey)
+    assert eligible.count == 12 and eligible.unrestricted == ("region",)
+    assert "does not record region" in eligible.explanation
+    factories.make_roster_entry("x@example.org", career_stage="early", region="south")
+    eligible = queries.eligible_members(survey)
+    assert eligible.count == 0 and eligible.unrestricted == ()
 
 
 def test_texts_need_enough_answers_and_are_searchable(as_leader, filled):

@@ -17,17 +17,12 @@ from portal.models import (
 )
 from portal.timeutil import now_utc
 from tests import factories
-from tests.survey_helpers import fresh_login
 
 SECTION_1 = {"q-q1": "yes", "q-q2": ["a", "b"], "q-q3": "4"}
 SECTION_2 = {"q-q4": "9", "q-q5": "12", "q-q6": "2010-05-01"}
 SECTION_3 = {"q-q7-s1": "4", "q-q7-s2": "2", "q-q8-rank1": "course", "q-q8-rank2": "web"}
 SECTION_4 = {"q-q9": "Librarian", "q-q10": "Lead a team."}
 
-
-@pytest.fixture
-def login(login, client):
-    return fresh_login(login, client)
 
 
 def post_section(client, survey_id, number, data, action="next"):

@@ -8,18 +8,15 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.auth.registration import MODES
-from portal.forms import choice_list
+from portal.forms import QueryForm, choice_list
 from portal.models.user import ROLE_LABELS
 from portal.plan.planfile import MAX_TEXT
 
 ROLE_PAIRS = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
-class UserFilterForm(FlaskForm):
-    """GET filters of the user list (no CSRF: it changes nothing)."""
-
-    class Meta:
-        csrf = False
+class UserFilterForm(QueryForm):
+    """GET filters of the user list."""
 
     q = StringField("Search e-mail, name or member id", validators=[Optional(), Length(max=100)])
     role = SelectField("Role", choices=choice_list([("", "Any role"), *ROLE_PAIRS]),
@@ -82,9 +79,7 @@ class NewObjectiveForm(ObjectiveForm):
     code = StringField("Code", validators=[DataRequired("Enter a code."), Length(max=16)])
 
 
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
+class AuditFilterForm(QueryForm):
 
     action = SelectField("Action", choices=choice_list([("", "Any action")]),
                          validators=[Optional()],

@@ -6,9 +6,11 @@ import logging
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
 
 from portal.extensions import db, limiter
 from portal.plan.queries import load_plan_overview
+from portal.surveys.services import SUBMITTED, surveys_for
 
 bp = Blueprint("main", __name__)
 log = logging.getLogger("portal.health")
@@ -17,7 +19,15 @@ log = logging.getLogger("portal.health")
 @bp.get("/")
 def home():
     plan = load_plan_overview()
-    return render_template("main/home.html", plan=plan)
+    return render_template("main/home.html", plan=plan, open_surveys=_open_surveys())
+
+
+def _open_surveys() -> list:
+    """Open surveys the signed-in, verified member has not submitted yet."""
+    if not (current_user.is_authenticated and current_user.is_verified):
+        return []
+    return [listing for listing in surveys_for(current_user._get_current_object())
+            if listing.state != SUBMITTED]
 
 
 @bp.get("/accessibility")

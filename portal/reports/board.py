@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from portal import segments
 from portal.models import FeedbackRound
 from portal.reports import chartdata, comments, dashboard, heatmap, queries, trends
-from portal.reports.surveys import survey_highlights
 from portal.reports.tables import Table
+from portal.survey_results.highlights import SurveyHighlight, board_highlights
 from portal.timeutil import now_utc
 
 HEADLINE_KEYS = ("code", "raters", "imp_high", "perf_mean", "gap", "quadrant")
@@ -23,7 +23,7 @@ class BoardReport:
     charts: list[chartdata.Chart]
     highlights: list[dict] = field(default_factory=list)
     themes: comments.CommentSummary | None = None
-    surveys: list[dict] = field(default_factory=list)
+    surveys: list[SurveyHighlight] = field(default_factory=list)
     trends: trends.Trends | None = None
 
     @property
@@ -42,6 +42,8 @@ def build(rnd: FeedbackRound, max_highlights: int = 8) -> BoardReport:
     headline.rows = [{k: row[k] for k in HEADLINE_KEYS} for row in full.rows]
     headline = headline.sorted_by("imp_high", descending=True)
     report = BoardReport(rnd, now_utc(), dash, headline, chartdata.all_charts(dash))
+    # Surveys stand apart from the round: reported even when it has no ratings yet.
+    report.surveys = board_highlights(report.generated_at)
     if dash.empty:
         return report
     highlights = []
@@ -52,7 +54,6 @@ def build(rnd: FeedbackRound, max_highlights: int = 8) -> BoardReport:
     highlights.sort(key=lambda f: -abs(f["diff"]))
     report.highlights = highlights[:max_highlights]
     report.themes = comments.summarise(comments.CommentFilter(round_id=rnd.id), top_n=3)
-    report.surveys = survey_highlights()
     rounds = queries.all_rounds()
     before = queries.previous_round(rnd, rounds)
     if before is not None:

@@ -58,7 +58,7 @@ def rebuild_command(round_id: int | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from portal.reports.demo import demo_data_command
+    from portal.reports.demo_cli import demo_data_command
 
     app.cli.add_command(reports_cli)
     app.cli.add_command(demo_data_command)

@@ -4,7 +4,9 @@ Members with a segment mix; two feedback rounds (the first closed, the second
 open) whose ratings have structure: objectives differ in importance and
 performance, segments disagree on some of them, some answers are missing or
 "don't know", and a few things change between the rounds. Comments of varied
-tone with replies and endorsements, and leadership updates.
+tone with replies and endorsements, and leadership updates. Survey responses come
+from portal/surveys/demo.py; the command (portal/reports/demo_cli.py) adds them after
+this part is committed, because the anonymity rules want them in their own transactions.
 
 Bulk inserts (executemany on SQLite, COPY on PostgreSQL) and summaries counted
 with numpy keep 50,000 members under a minute. Refuses to run in production.
@@ -20,8 +22,6 @@ from functools import lru_cache
 import click
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
-from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from portal import segments, sentiment
@@ -97,6 +97,7 @@ class DemoResult:
     endorsements: int = 0
     updates: int = 0
     survey_responses: int = 0
+    member_ids: list[int] = field(default_factory=list)
 
 
 def _ts(dt: datetime):
@@ -261,7 +262,7 @@ def create_demo(members: int, seed: int, password: str | None = None,
 
     # -- leadership updates ---------------------------------------------------------
     result.updates = _updates(rng, objectives, leader_id, first, second)
-    result.survey_responses = add_survey_responses(user_ids, seed)
+    result.member_ids = [int(u) for u in user_ids]
     return result
 
 
@@ -349,69 +350,12 @@ def _updates(rng, objectives, leader_id, first, second) -> int:
         for rnd, progress in progress_by_round:
             heard = demo_text.fill(demo_text.UPDATE_HEARD[rng.integers(0, 3)], obj.code)
             doing = demo_text.fill(demo_text.UPDATE_DOING[rng.integers(0, 3)], obj.code)
+            status = statuses[int(rng.integers(0, len(statuses)))]
+            # Keep the status and the percentage telling the same story.
+            progress = {"achieved": 100, "not_started": 0}.get(status, progress)
             db.session.add(ObjectiveUpdate(
-                objective_id=obj.id, author_id=leader_id,
-                status=statuses[int(rng.integers(0, len(statuses)))], progress=progress,
+                objective_id=obj.id, author_id=leader_id, status=status, progress=progress,
                 heard=heard, doing=doing, published_at=rnd.opens_at + timedelta(days=10)))
             n += 1
     db.session.flush()
     return n
-
-
-def add_survey_responses(user_ids: np.ndarray, seed: int) -> int:
-    """Boundary for the surveys package: when `portal.surveys.demo` offers
-    `add_demo_responses(user_ids, seed) -> int`, it adds survey responses here."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("portal.surveys") is None or \
-            importlib.util.find_spec("portal.surveys.demo") is None:
-        return 0
-    module = importlib.import_module("portal.surveys.demo")
-    return int(module.add_demo_responses([int(u) for u in user_ids], seed))
-
-
-@click.command("demo-data")
-@click.option("--members", default=2000, show_default=True, type=click.IntRange(20, 500_000),
-              help="How many members to create.")
-@click.option("--seed", default=1, show_default=True, type=int,
-              help="Random seed: the same seed gives the same data.")
-@click.option("--password", default=None, help="Password of every demo account "
-              "(default: a random one, printed).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-@with_appcontext
-def demo_data_command(members: int, seed: int, password: str | None, quiet: bool) -> None:
-    """Fill an empty portal with realistic demo members, ratings and comments."""
-    if current_app.config.get("ENV_NAME") == "production":
-        raise click.ClickException("demo-data refuses to run under the production config.")
-    if db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-            User.email.in_(list(LOGINS.values())))):
-        raise click.ClickException("Demo data is already loaded in this database.")
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Rating)):
-        raise click.ClickException("This database already holds ratings; use an empty one.")
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Objective)) == 0:
-        from portal.plan import planfile
-        from portal.plan import services as plan_services
-
-        plan_services.import_plan(planfile.parse(planfile.bundled_plan_text()))
-        db.session.flush()
-    import time
-
-    start = time.perf_counter()
-    try:
-        result = create_demo(members, seed, password, progress=not quiet)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    took = time.perf_counter() - start
-    click.echo(f"Created {result.members:,} members, "
-               f"{' and '.join(f'{n:,}' for n in result.ratings)} ratings in two rounds, "
-               f"{result.comments:,} comments and replies, {result.endorsements:,} "
-               f"endorsements, {result.updates} leadership updates"
-               + (f", {result.survey_responses:,} survey responses" if result.survey_responses
-                  else "") + f" in {took:.1f} s.")
-    click.echo("Demo logins (password for every demo account: "
-               f"{result.password}):")
-    for role, email in LOGINS.items():
-        click.echo(f"  {role:<7} {email}")

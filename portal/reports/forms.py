@@ -3,18 +3,12 @@ they carry no CSRF token; the server validates every value."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from portal import segments
+from portal.forms import QueryForm, choice_list
 from portal.reports import heatmap
-
-
-class _GetForm(FlaskForm):
-    class Meta:
-        csrf = False
 
 
 def segment_choices(blank: str | None = None) -> list[tuple[str, str]]:
@@ -23,22 +17,17 @@ def segment_choices(blank: str | None = None) -> list[tuple[str, str]]:
 
 
 def segment_value_choices() -> list[tuple[str, str]]:
-    out = [("", "All members")]
-    for d in segments.DIMENSIONS:
-        out += [(f"{d.key}:{code}", f"{d.label}: {label}") for code, label in d.choices]
-        out.append((f"{d.key}:-", f"{d.label}: Not answered"))
-    return out
+    return segments.filter_choices(not_answered="-")
 
 
-def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
+choices = choice_list
 
 
-class RoundForm(_GetForm):
+class RoundForm(QueryForm):
     round = SelectField("Feedback round", coerce=str)
 
 
-class HeatmapForm(_GetForm):
+class HeatmapForm(QueryForm):
     round = SelectField("Feedback round", coerce=str)
     dimension = SelectField("Segment", choices=choices(segment_choices()))
     by = SelectField("Cross with", choices=choices(segment_choices("Nothing (one segment)")),
@@ -47,17 +36,17 @@ class HeatmapForm(_GetForm):
                           choices=choices([(k, v[2]) for k, v in heatmap.MEASURES.items()]))
 
 
-class TrendsForm(_GetForm):
+class TrendsForm(QueryForm):
     round = SelectField("Later round", coerce=str)
     compare = SelectField("Earlier round", coerce=str)
 
 
-class DrilldownForm(_GetForm):
+class DrilldownForm(QueryForm):
     round = SelectField("Feedback round", coerce=str)
     dimension = SelectField("Break down by", choices=choices(segment_choices()))
 
 
-class CommentFilterForm(_GetForm):
+class CommentFilterForm(QueryForm):
     round = SelectField("Round", coerce=str, default="")
     domain = SelectField("Domain", coerce=str, default="")
     objective = SelectField("Objective", coerce=str, default="")

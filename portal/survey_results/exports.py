@@ -295,6 +295,6 @@ def _write_summary(ws, p: Plan, bold) -> None:
 
 
 def _ci(d) -> str:
-    if d.ci_low is None:
+    if d.lo is None:
         return ""
-    return f"{d.ci_low:.2f} to {d.ci_high:.2f}"
+    return f"{d.lo:.2f} to {d.hi:.2f}"

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SearchField, SelectField
 from wtforms.validators import Length, NumberRange, Optional
 
 from portal import segments
+from portal.forms import QueryForm
 from portal.models import Survey
 from portal.survey_results.queries import Slice
 
 
-class _GetForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-
 def segment_choices() -> list[tuple[str, str]]:
-    out = [("", "All members")]
-    for dim in segments.DIMENSIONS:
-        out += [(f"{dim.key}:{code}", f"{dim.label}: {label}") for code, label in dim.choices]
-        out.append((f"{dim.key}:none", f"{dim.label}: not answered"))
-    return out
+    return segments.filter_choices(not_answered="none")
 
 
 def answer_choices(survey: Survey) -> list[tuple[str, str]]:
@@ -32,7 +23,7 @@ def answer_choices(survey: Survey) -> list[tuple[str, str]]:
     return out
 
 
-class FilterForm(_GetForm):
+class FilterForm(QueryForm):
     segment = SelectField("Members in segment", choices=[], validators=[Optional()])
     answer = SelectField("Who answered", choices=[], validators=[Optional()])
 

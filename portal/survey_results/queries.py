@@ -12,8 +12,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from portal import segments
+from portal.admin.roster import roster_size
 from portal.extensions import db
-from portal.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse, User
+from portal.models import (
+    RosterEntry,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+    User,
+)
 from portal.surveys.services import audience_clause
 
 
@@ -152,13 +160,60 @@ def segment_counts(survey: Survey, dimension: str, where: Slice) -> dict[str | N
     return dict(rows.all())
 
 
-def eligible_members(survey: Survey) -> int:
-    """Active, verified accounts in the survey's audience: the denominator of the
-    response rate (until a membership roster is imported)."""
-    return db.session.scalar(
+@dataclass(frozen=True)
+class Eligible:
+    """The denominator of a survey's response rate, and where it comes from."""
+
+    count: int
+    source: str                          # "roster" or "accounts"
+    unrestricted: tuple[str, ...] = ()   # audience dimensions the roster does not record
+
+    @property
+    def explanation(self) -> str:
+        if self.source == "accounts":
+            return ("Eligible members: active accounts with a verified e-mail address in the "
+                    "survey's audience (no membership roster has been imported).")
+        text = ("Eligible members: everyone on the imported membership roster in the "
+                "survey's audience.")
+        if self.unrestricted:
+            labels = ", ".join(segments.get(k).label.lower() for k in self.unrestricted)
+            text += (f" The roster does not record {labels}, so the audience could not be "
+                     "applied to it there and the rate is a lower bound.")
+        return text
+
+
+def eligible_members(survey: Survey) -> Eligible:
+    """Who the survey's response rate counts against.
+
+    With an imported roster: the roster's members, restricted to the survey's
+    audience on every dimension the roster records (a dimension with no value on
+    the whole roster cannot be applied). Without one: active, verified accounts in
+    the audience.
+    """
+    if roster_size():
+        audience = {k: v for k, v in (survey.audience or {}).items()
+                    if hasattr(RosterEntry, k)}
+        recorded = _roster_recorded(list(audience))
+        clause = sa.and_(sa.true(), *[getattr(RosterEntry, k).in_(codes)
+                                      for k, codes in audience.items() if k in recorded])
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(RosterEntry)
+                                  .where(clause)) or 0
+        unrestricted = tuple(k for k in (survey.audience or {}) if k not in recorded)
+        return Eligible(count, "roster", unrestricted)
+    count = db.session.scalar(
         sa.select(sa.func.count()).select_from(User).where(
             User.active.is_(True), User.email_verified_at.is_not(None),
             audience_clause(survey))) or 0
+    return Eligible(count, "accounts")
+
+
+def _roster_recorded(keys: list[str]) -> set[str]:
+    """The dimensions among `keys` that hold a value for at least one roster member."""
+    if not keys:
+        return set()
+    row = db.session.execute(sa.select(*[
+        sa.func.count(getattr(RosterEntry, k)).label(k) for k in keys])).one()
+    return {k for k in keys if getattr(row, k)}
 
 
 def response_counts(survey_ids: list[int]) -> dict[int, int]:

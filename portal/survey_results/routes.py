@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
-from portal import privacy
+from portal import charts, privacy, stats
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Survey, SurveyStatus
 from portal.security import leader_required
-from portal.survey_results import charts, exports, queries, stats, summaries
+from portal.survey_results import exports, queries, summaries
 from portal.survey_results.forms import CrosstabForm, FilterForm, TextSearchForm
 from portal.surveys import definition
 from portal.surveys.lifecycle import sync_due_surveys
@@ -60,16 +60,18 @@ def show(survey_id: int):
     total, items = summaries.summarise(survey, where)
     eligible = queries.eligible_members(survey)
     overall = queries.count_responses(survey) if where.is_filtered else total
-    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible,
-            "pct": stats.percent(privacy.suppress_total(overall), eligible)}
+    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible.count,
+            "pct": stats.percent(privacy.suppress_total(overall), eligible.count),
+            "explanation": eligible.explanation}
     chart_map = {}
     for s in items:
-        for i, table in enumerate(s.tables[:1]):
-            chart_map[s.question.id] = charts.bar_chart(
-                f"chart-{s.question.code}-{i}", f"{s.question.code.upper()}: {table.caption}",
+        for table in s.tables[:1]:
+            chart_map[s.question.id] = charts.bars(
+                [charts.Bar(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%"))
+                 for r in table.rows],
+                f"{s.question.code.upper()}: {table.caption}",
                 f"Bar chart of {s.question.prompt}: the percentage of respondents per answer. "
-                "The table beside it gives the same numbers.",
-                [(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%")) for r in table.rows])
+                "The table beside it gives the same numbers.", privacy.suppressed_label())
     return render_template("survey_results/show.html", survey=survey, form=form, where=where,
                            total=total, shown_total=privacy.suppress_total(total), items=items,
                            rate=rate, charts=chart_map, audience=audience_label(survey))

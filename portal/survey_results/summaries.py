@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal import privacy, segments
+from portal import privacy, segments, stats
 from portal.models import Survey, SurveyQuestion
-from portal.survey_results import queries, stats
+from portal.survey_results import queries
 from portal.survey_results.queries import ALL, Slice
 from portal.surveys.answers import NA
 

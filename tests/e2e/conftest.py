@@ -83,15 +83,13 @@ def seed_demo_data(app) -> None:
     generator's members, two rounds (the second open), comments and updates, and the
     PD-needs survey open with a dozen responses."""
     from portal.reports.demo import create_demo
-    from portal.survey_admin.services import create_from_definition
-    from portal.surveys import definition
-    from portal.surveys.cli import template_text
+    from portal.surveys.templates import load_template
 
     create_demo(E2E_DEMO_MEMBERS, seed=7, password=factories.PASSWORD, progress=False)
     db.session.commit()
-    survey = create_from_definition(definition.parse(template_text("pd-needs")), None,
-                                    template_key="pd-needs")
-    survey.open()
+    survey, _ = load_template("pd-needs")  # the demo data has usually loaded it already
+    if survey.status == "draft":
+        survey.open()
     db.session.flush()
     stages = ["early", "mid", "senior"]
     for i in range(12):
