@@ -128,12 +128,26 @@ def _check_complete(survey: Survey, draft: SurveyDraft, answers: dict[str, Any])
 
 
 def _submit_anonymous(survey: Survey, user: User) -> Receipt:
+    # Once the claim is committed the member has taken part, whatever happens next:
+    # the thank-you page must then render without the database (it may go away between
+    # the steps; a 503 saying "nothing was saved" would be untrue). So nothing loaded
+    # here is expired by the commits, and the page's texts are read before the claim.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        return _submit_anonymous_steps(survey, user)
+    finally:
+        session.expire_on_commit = True
+
+
+def _submit_anonymous_steps(survey: Survey, user: User) -> Receipt:
     segments = user.segment_values()
     # 1. Claim.
     try:
         draft = _locked_draft(survey, user)
         _check_complete(survey, draft, ans.prune(survey.sections, dict(draft.answers or {})))
         answers = final_answers(survey, dict(draft.answers or {}))
+        shown = summary(survey, answers)
         db.session.add(SurveyParticipation(survey_id=survey.id, user_id=user.id))
         db.session.flush()
         response_id = uuid.uuid4()
@@ -156,7 +170,7 @@ def _submit_anonymous(survey: Survey, user: User) -> Receipt:
         # member or the response key here.
         log.exception("storing a claimed survey response failed; it will be finished later")
         pending = True
-    return Receipt(survey, True, today_utc(), summary(survey, answers), pending)
+    return Receipt(survey, True, today_utc(), shown, pending)
 
 
 def _store_sealed(survey: Survey, response_id: uuid.UUID, answers: dict[str, Any],

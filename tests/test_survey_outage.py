@@ -1,0 +1,47 @@
+"""The database goes away right after a survey submission was claimed: the member is
+recorded and the answers are safe, so the page says so (200, "received") instead of
+the 503 page that would tell them nothing was saved."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import SurveyDraft, SurveyParticipation, SurveyResponse
+from portal.surveys import submission
+from tests import factories
+from tests.test_surveys_taking import take_survey
+
+
+def test_the_receipt_needs_no_database_after_the_claim(client, login, member, monkeypatch):
+    survey = factories.make_survey()
+    survey_id, member_id = survey.id, member.id
+    engine = db.engine
+    down = {"on": False}
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if down["on"]:
+            raise sa.exc.OperationalError(statement, parameters, Exception("server gone"))
+
+    def store_while_down(*args, **kwargs):
+        down["on"] = True  # from here on every statement fails, as in an outage
+        raise sa.exc.OperationalError("INSERT", {}, Exception("server gone"))
+
+    monkeypatch.setattr(submission, "_store_sealed", store_while_down)
+    sa.event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        login(member)
+        resp = take_survey(client, survey)
+    finally:
+        down["on"] = False
+        sa.event.remove(engine, "before_cursor_execute", refuse)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200, page[:1500]
+    assert "your answers are received" in page and "Lead a team." in page
+    db.session.rollback()
+    assert db.session.get(SurveyParticipation, (survey_id, member_id)) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
+    assert db.session.scalar(sa.select(SurveyDraft.sealed_response_id)) is not None
+    monkeypatch.undo()
+    assert submission.finish_sealed_drafts() == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
