@@ -68,13 +68,9 @@ $(VENV)/.installed-reliability: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,reliability]'
 	touch $@
 
-RELIABILITY_DROP := psql -h 127.0.0.1 -U postgres -d postgres -qAt -c \
-	"SELECT 'DROP DATABASE IF EXISTS \"' || datname || '\" WITH (FORCE);' FROM pg_database \
-	 WHERE datname LIKE 'portal_rel_%'" | psql -h 127.0.0.1 -U postgres -d postgres -q
-
 reliability: $(VENV)/.installed-reliability
 	@status=0; $(BIN)/python -m pytest tests/reliability -p no:xdist -rA $(PYTEST_ARGS) || status=$$?; \
-	  $(RELIABILITY_DROP) || true; exit $$status
+	  $(BIN)/python -m tests.reliability.cleanup || true; exit $$status
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
