@@ -93,15 +93,23 @@ def _no_rounds():
 # Pages
 
 
-@bp.get("/", endpoint="dashboard")
-def dashboard_view():
+def _round_dashboard():
+    """The chosen round, its dashboard figures and the round picker (None: no rounds)."""
     rounds = queries.all_rounds()
     rnd = _round(rounds)
     if rnd is None:
-        return _no_rounds()
-    dash = dashboard.build(rnd)
+        return None
     form = forms.RoundForm(formdata=None, round=str(rnd.id))
     form.round.choices = _round_choices(rounds)
+    return rnd, dashboard.build(rnd), form
+
+
+@bp.get("/", endpoint="dashboard")
+def dashboard_view():
+    found = _round_dashboard()
+    if found is None:
+        return _no_rounds()
+    rnd, dash, form = found
     return render_template("reports/dashboard.html", dash=dash, rnd=rnd, form=form,
                            tables=_apply_sort(dash.tables), page="dashboard")
 
@@ -109,13 +117,10 @@ def dashboard_view():
 
 @bp.get("/charts", endpoint="charts")
 def charts_view():
-    rounds = queries.all_rounds()
-    rnd = _round(rounds)
-    if rnd is None:
+    found = _round_dashboard()
+    if found is None:
         return _no_rounds()
-    dash = dashboard.build(rnd)
-    form = forms.RoundForm(formdata=None, round=str(rnd.id))
-    form.round.choices = _round_choices(rounds)
+    rnd, dash, form = found
     return render_template("reports/charts.html", dash=dash, rnd=rnd, form=form,
                            charts=chartdata.all_charts(dash), page="charts")
 
