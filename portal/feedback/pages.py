@@ -35,10 +35,9 @@ def objective_page(objective: Objective, *, rating_form: RatingForm | None = Non
     ordered = plan_queries.ordered_objectives()
     prev_obj, next_obj = plan_queries.neighbours(objective, ordered)
     rstatus = queries.rating_status(user, ordered, objective)
-    my_rating = last = None
-    if user is not None and rstatus.round is not None:
-        my_rating = queries.ratings_for(user, rstatus.round, [objective.id]).get(objective.id)
-    elif user is not None:
+    my_rating = rstatus.ratings.get(objective.id)
+    last = None
+    if user is not None and rstatus.round is None:
         last = queries.last_rating(user, objective)
     if rating_form is None:
         rating_form = RatingForm(formdata=None, data={
@@ -65,11 +64,8 @@ def domain_page(domain: Domain, *, form=None, status: int = 200):
     objectives = domain.active_objectives
     ordered = plan_queries.ordered_objectives()
     rstatus = queries.rating_status(user, ordered)
-    ratings = {}
-    if user is not None and rstatus.round is not None:
-        ratings = queries.ratings_for(user, rstatus.round, [o.id for o in objectives])
     if form is None:
-        form = domain_rating_form(objectives, ratings)
+        form = domain_rating_form(objectives, rstatus.ratings)
     updated = queries.updated_since_last_visit(user, [o.id for o in objectives])
     return render_template("plan/domain.html", domain=domain, rstatus=rstatus, form=form,
                            rating_objectives=objectives, updated_ids=updated, labels=LABELS,

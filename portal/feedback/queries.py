@@ -38,6 +38,8 @@ class RatingStatus:
     rated_ids: set[int]
     total: int
     next_unrated: Objective | None
+    # The member's ratings in the open round by objective id (answered or not).
+    ratings: dict[int, Rating] = field(default_factory=dict)
 
     @property
     def rated(self) -> int:
@@ -58,14 +60,16 @@ class CommentPage:
 
 def rating_status(user: User | None, ordered: list[Objective],
                   current: Objective | None = None) -> RatingStatus:
-    """The open round, the member's progress in it and the next objective to rate."""
+    """The open round, the member's ratings and progress in it and the next objective
+    to rate (the ratings come in the same query: at most 22 rows per member)."""
     rnd = current_round()
     upcoming = next_round() if rnd is None else None
-    rated: set[int] = set()
+    ratings: dict[int, Rating] = {}
     if rnd is not None and user is not None:
-        rated = set(db.session.scalars(sa.select(Rating.objective_id).where(
-            Rating.user_id == user.id, Rating.round_id == rnd.id,
-            sa.or_(Rating.importance.is_not(None), Rating.performance.is_not(None)))))
+        ratings = {r.objective_id: r for r in db.session.scalars(sa.select(Rating).where(
+            Rating.user_id == user.id, Rating.round_id == rnd.id))}
+    rated = {oid for oid, r in ratings.items()
+             if r.importance is not None or r.performance is not None}
     active_ids = {o.id for o in ordered}
     start = 0
     if current is not None and current in ordered:
@@ -73,16 +77,7 @@ def rating_status(user: User | None, ordered: list[Objective],
     rotation = ordered[start:] + ordered[:start]
     next_unrated = next((o for o in rotation if o.id not in rated and o is not current), None)
     return RatingStatus(rnd, upcoming, rated & active_ids, len(ordered),
-                        next_unrated if rnd is not None else None)
-
-
-def ratings_for(user: User, rnd: FeedbackRound, objective_ids: list[int]) -> dict[int, Rating]:
-    if not objective_ids:
-        return {}
-    rows = db.session.scalars(sa.select(Rating).where(
-        Rating.user_id == user.id, Rating.round_id == rnd.id,
-        Rating.objective_id.in_(objective_ids)))
-    return {r.objective_id: r for r in rows}
+                        next_unrated if rnd is not None else None, ratings)
 
 
 def last_rating(user: User, objective: Objective) -> Rating | None:
@@ -93,11 +88,18 @@ def last_rating(user: User, objective: Objective) -> Rating | None:
         .order_by(FeedbackRound.opens_at.desc()).limit(1))
 
 
+# A comment shows its author's name only: loading whole user rows (password hash, login
+# times ...) for every comment and reply would be most of the page's database work.
+_AUTHOR_NAME = joinedload(Comment.author).load_only(User.id, User.display_name)
+
+# Built once: a comment shown because a visible reply keeps its thread readable.
+_reply = aliased(Comment)
+_HAS_VISIBLE_REPLY = sa.exists().where(_reply.parent_id == Comment.id,
+                                       _reply.status == CommentStatus.VISIBLE.value)
+
+
 def _top_level_filter(objective: Objective, user: User | None):
-    reply = aliased(Comment)
-    has_visible_reply = sa.exists().where(reply.parent_id == Comment.id,
-                                          reply.status == CommentStatus.VISIBLE.value)
-    shown = [Comment.status == CommentStatus.VISIBLE.value, has_visible_reply]
+    shown = [Comment.status == CommentStatus.VISIBLE.value, _HAS_VISIBLE_REPLY]
     if user is not None:
         # Authors see their own moderated comments, with the moderator's reason.
         shown.append(sa.and_(Comment.user_id == user.id, Comment.status.in_(_MODERATED)))
@@ -116,7 +118,7 @@ def comment_page(objective: Objective, user: User | None, page: int = 1,
     order = ([Comment.endorsement_count.desc(), Comment.created_at.desc(), Comment.id.desc()]
              if sort == "endorsed" else [Comment.created_at.desc(), Comment.id.desc()])
     comments = list(db.session.scalars(
-        sa.select(Comment).options(joinedload(Comment.author)).where(where).order_by(*order)
+        sa.select(Comment).options(_AUTHOR_NAME).where(where).order_by(*order)
         .limit(COMMENTS_PER_PAGE).offset((page - 1) * COMMENTS_PER_PAGE)))
     return _with_replies(CommentPage(comments, {}, total, page, pages, sort), user)
 
@@ -131,7 +133,7 @@ def _with_replies(result: CommentPage, user: User | None) -> CommentPage:
         if user is not None:
             shown.append(sa.and_(Comment.user_id == user.id, Comment.status.in_(_MODERATED)))
         for r in db.session.scalars(
-                sa.select(Comment).options(joinedload(Comment.author))
+                sa.select(Comment).options(_AUTHOR_NAME)
                 .where(Comment.parent_id.in_(list(replies)), sa.or_(*shown))
                 .order_by(Comment.created_at, Comment.id)):
             replies[r.parent_id].append(r)
@@ -148,7 +150,7 @@ def comment_page_for_thread(top: Comment, user: User | None) -> CommentPage:
     """The thread of one top-level comment, with the same visibility rules as the page."""
     where = sa.and_(_top_level_filter(top.objective, user), Comment.id == top.id)
     comments = list(db.session.scalars(
-        sa.select(Comment).options(joinedload(Comment.author)).where(where)))
+        sa.select(Comment).options(_AUTHOR_NAME).where(where)))
     return _with_replies(CommentPage(comments, {}, len(comments), 1, 1, "newest"), user)
 
 

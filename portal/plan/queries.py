@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Domain, Objective, Plan
@@ -29,7 +29,9 @@ def get_domain(code: str) -> Domain | None:
 
 
 def get_objective(code: str) -> Objective | None:
-    return db.session.scalar(sa.select(Objective).where(Objective.code == code))
+    """The objective with its domain (every objective page names its domain)."""
+    return db.session.scalar(sa.select(Objective).options(joinedload(Objective.domain))
+                             .where(Objective.code == code))
 
 
 def ordered_objectives(include_retired: bool = False) -> list[Objective]:
