@@ -61,12 +61,21 @@ def create_app(config: Any = None) -> Flask:
     _load_config(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from portal import cli, database, errors_http, logging_setup, security, templating
+    from portal import (
+        cli,
+        database,
+        errors_http,
+        logging_setup,
+        pagecache,
+        security,
+        templating,
+    )
 
     logging_setup.init_app(app)
     database.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    pagecache.init_app(app)
     register_blueprints(app)
     errors_http.init_app(app)
     cli.init_app(app)

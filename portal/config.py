@@ -75,6 +75,9 @@ class Config:
         self.SERVER_NAME = os.environ.get("SERVER_NAME") or None
         self.PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        # Anonymous visitors share a copy of each public page for this many seconds
+        # (0: never). Per process; see portal/pagecache.py.
+        self.PUBLIC_PAGE_CACHE_SECONDS = _env_int("PUBLIC_PAGE_CACHE_SECONDS", 5)
         self.ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _env_int("ARGON2_MEMORY_COST", 65536)
         self.ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
@@ -124,6 +127,8 @@ class TestConfig(Config):
         # Limits are proven by the tests that switch them on; everywhere else
         # they would only make a suite that signs in hundreds of times flaky.
         self.RATELIMIT_ENABLED = False
+        # Every test sees the page as it is now; the page cache has tests of its own.
+        self.PUBLIC_PAGE_CACHE_SECONDS = 0
         # Argon2 at its cheapest: tests hash thousands of passwords.
         self.ARGON2_TIME_COST = 1
         self.ARGON2_MEMORY_COST = 8

@@ -1,5 +1,6 @@
 """Unbound extensions; create_app binds them to an application."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -29,3 +30,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_ip, default_limits=[])
+# Short-lived copies of the public pages as anonymous visitors see them (portal.pagecache).
+cache = Cache()

@@ -39,11 +39,14 @@ def objective_page(objective: Objective, *, rating_form: RatingForm | None = Non
     last = None
     if user is not None and rstatus.round is None:
         last = queries.last_rating(user, objective)
-    if rating_form is None:
+    # Forms only for someone signed in: building one puts a CSRF token in the session,
+    # and an anonymous reader should get neither a cookie nor a page nobody can share.
+    if rating_form is None and user is not None:
         rating_form = RatingForm(formdata=None, data={
             "importance": my_rating.importance if my_rating else None,
             "performance": my_rating.performance if my_rating else None})
-    comment_form = comment_form or CommentForm(formdata=None)
+    if comment_form is None and user is not None:
+        comment_form = CommentForm(formdata=None)
     comments = queries.comment_page(objective, user, request.args.get("page", 1, type=int),
                                     request.args.get("sort", "endorsed"))
     updates = queries.updates_for(objective)
@@ -64,7 +67,7 @@ def domain_page(domain: Domain, *, form=None, status: int = 200):
     objectives = domain.active_objectives
     ordered = plan_queries.ordered_objectives()
     rstatus = queries.rating_status(user, ordered)
-    if form is None:
+    if form is None and user is not None:  # no form, no session cookie for anonymous readers
         form = domain_rating_form(objectives, rstatus.ratings)
     updated = queries.updated_since_last_visit(user, [o.id for o in objectives])
     return render_template("plan/domain.html", domain=domain, rstatus=rstatus, form=form,

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
 from portal.extensions import db, limiter
+from portal.pagecache import anonymous_page
 from portal.plan.queries import load_plan_overview
 from portal.surveys.services import SUBMITTED, surveys_for
 
@@ -17,6 +18,7 @@ log = logging.getLogger("portal.health")
 
 
 @bp.get("/")
+@anonymous_page
 def home():
     plan = load_plan_overview()
     return render_template("main/home.html", plan=plan, open_surveys=_open_surveys())

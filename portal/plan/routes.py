@@ -10,12 +10,14 @@ from flask import Blueprint, abort
 
 from portal.extensions import db
 from portal.feedback import pages
+from portal.pagecache import anonymous_page
 from portal.plan import queries
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
 
 
 @bp.get("/domains/<code>")
+@anonymous_page
 def domain(code: str):
     dom = queries.get_domain(code.upper())
     if dom is None:
@@ -24,6 +26,7 @@ def domain(code: str):
 
 
 @bp.get("/objectives/<code>")
+@anonymous_page
 def objective(code: str):
     obj = queries.get_objective(code.upper())
     if obj is None:
