@@ -1,8 +1,8 @@
 """Feedback rounds: scheduling, opening and closing.
 
 Rounds open and close at their times without a background worker: `sync_rounds`
-runs before every request that needs the current round. It is cheap (one SELECT
-when nothing is due) and race-safe: each change is a conditional UPDATE in its
+runs whenever a request that needs the current round finds a round due to change
+(`current_round` costs one SELECT when nothing is due), and it is race-safe: each change is a conditional UPDATE in its
 own short transaction, and a partial unique index allows one open round only.
 """
 
@@ -88,9 +88,21 @@ def sync_rounds(now: datetime | None = None) -> bool:
 
 
 def current_round(now: datetime | None = None) -> FeedbackRound | None:
-    """The open round after bringing the schedule up to date, or None."""
-    sync_rounds(now)
-    return db.session.scalar(sa.select(FeedbackRound).where(FeedbackRound.status == _OPEN))
+    """The open round after bringing the schedule up to date, or None.
+
+    Most pages need it, so the usual case is one query: the open round together with
+    any draft due to open. Only when one of them is due to change does it go through
+    `sync_rounds` and look again.
+    """
+    now = now or now_utc()
+    candidates = db.session.scalars(sa.select(FeedbackRound).where(sa.or_(
+        FeedbackRound.status == _OPEN,
+        sa.and_(FeedbackRound.status == _DRAFT, FeedbackRound.opens_at <= now,
+                FeedbackRound.closes_at > now)))).all()
+    if any(r.status == _DRAFT or r.closes_at <= now for r in candidates):
+        sync_rounds(now)
+        return db.session.scalar(sa.select(FeedbackRound).where(FeedbackRound.status == _OPEN))
+    return candidates[0] if candidates else None
 
 
 def next_round(now: datetime | None = None) -> FeedbackRound | None:
