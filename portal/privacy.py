@@ -40,6 +40,11 @@ def suppressed_label(threshold: int | None = None) -> str:
     return f"fewer than {min_n() if threshold is None else threshold}"
 
 
+def split_suppressed_label(threshold: int | None = None) -> str:
+    """Text for a share hidden because one side of it (k or n - k) is a small group."""
+    return f"hidden: fewer than {min_n() if threshold is None else threshold} on one side"
+
+
 def suppress_cells(counts: Mapping[K, int], threshold: int | None = None) -> dict[K, int | None]:
     """Hide every cell describing between 1 and threshold-1 people (None = hidden).
 
@@ -58,6 +63,12 @@ def suppress_cells(counts: Mapping[K, int], threshold: int | None = None) -> dic
         if candidates:
             hidden.add(candidates[0][2])
     return {k: (None if k in hidden else v) for k, v in counts.items()}
+
+
+def is_reportable_split(k: int, n: int, threshold: int | None = None) -> bool:
+    """Whether k of n may be shown as a share: neither the k people nor the other
+    n - k may be a group of 1 to threshold-1 (an empty side describes nobody)."""
+    return all(part == 0 or is_reportable(part, threshold) for part in (k, n - k))
 
 
 def suppress_total(n: int, threshold: int | None = None) -> int | None:

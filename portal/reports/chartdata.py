@@ -26,7 +26,7 @@ def _objective(r: ObjectiveRow) -> Cell:
 
 
 def share_chart(dash: Dashboard) -> Chart:
-    rows = sorted((r for r in dash.rows if r.est.show_importance and r.est.imp_high.p is not None),
+    rows = sorted((r for r in dash.rows if r.est.show_share() and r.est.imp_high.p is not None),
                   key=lambda r: -r.est.imp_high.p)
     title = f"Share of members rating each objective important (4–5), {dash.round.name}"
     desc = ("Objectives ranked by the share rating importance 4 or 5, with 95% Wilson "

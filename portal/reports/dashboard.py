@@ -74,12 +74,14 @@ def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
                                                 round=round_id)),
         "domain": text_cell(obj.domain.code, sort=obj.domain.position),
         "raters": count_cell(privacy.suppress_total(e.rows)),
-        "imp_high": share_cell(e.imp_high, imp),
+        "imp_high": share_cell(e.imp_high, imp, allowed=e.show_share("imp_high")),
         "imp_mean": mean_cell(e.imp_mean, imp),
-        "imp_low": share_cell(e.imp_low, imp, with_interval=False),
-        "perf_high": share_cell(e.perf_high, perf),
+        "imp_low": share_cell(e.imp_low, imp, with_interval=False,
+                              allowed=e.show_share("imp_low")),
+        "perf_high": share_cell(e.perf_high, perf, allowed=e.show_share("perf_high")),
         "perf_mean": mean_cell(e.perf_mean, perf),
-        "perf_low": share_cell(e.perf_low, perf, with_interval=False),
+        "perf_low": share_cell(e.perf_low, perf, with_interval=False,
+                               allowed=e.show_share("perf_low")),
         "gap": mean_cell(e.gap, e.show_gap, signed=True),
         "quadrant": (Cell(quadrant, (quadrant,), QUADRANT_ORDER[quadrant])
                      if quadrant else (suppressed_cell() if e.rows else empty_cell())),
@@ -132,12 +134,13 @@ def domain_table(rnd: FeedbackRound, rows: list[ObjectiveRow]) -> Table:
     for dom_id, members in by_domain.items():
         dom = domains[dom_id]
         shown = [r for r in members if r.est.show_importance]
-        shares = [r.est.imp_high.p for r in shown if r.est.imp_high.p is not None]
+        with_share = [r for r in shown if r.est.show_share() and r.est.imp_high.p is not None]
+        shares = [r.est.imp_high.p for r in with_share]
         imp = stats.grand_mean(r.est.imp_mean.mean for r in shown)
         perf = stats.grand_mean(r.est.perf_mean.mean for r in members
                                 if r.est.show_performance)
         gap = stats.grand_mean(r.est.gap.mean for r in members if r.est.show_gap)
-        top = max(shown, key=lambda r: r.est.imp_high.p or 0, default=None)
+        top = max(with_share, key=lambda r: r.est.imp_high.p, default=None)
         avg_share = sum(shares) / len(shares) if shares else None
         table.rows.append({
             "domain": Cell(f"{dom.code}. {dom.title}", (dom.code, dom.title), dom.position),

@@ -12,7 +12,7 @@ from portal.models import FeedbackRound, Objective, ObjectiveUpdate
 from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
 from portal.reports import comments, queries
 from portal.reports.aggregates import ALL, NO_ANSWER
-from portal.reports.estimates import SliceEstimate, estimate
+from portal.reports.estimates import ANSWERS, SliceEstimate, estimate
 from portal.reports.tables import (
     Column,
     Table,
@@ -22,8 +22,6 @@ from portal.reports.tables import (
     suppressed_cell,
     text_cell,
 )
-
-ANSWERS = (1, 2, 3, 4, 5, 0, NO_ANSWER)
 
 
 def answer_label(measure: str, v: int) -> str:
@@ -136,7 +134,8 @@ def _segment_table(dd: Drilldown, by_value: dict[tuple[int, str], queries.Counts
         table.rows.append({
             "segment": text_cell(label),
             "raters": count_cell(shown[v]),
-            "imp_high": share_cell(e.imp_high, e.show_importance),
+            "imp_high": share_cell(e.imp_high, e.show_importance,
+                                   allowed=e.show_share("imp_high")),
             "imp_mean": mean_cell(e.imp_mean, e.show_importance),
             "perf_mean": mean_cell(e.perf_mean, e.show_performance),
             "gap": mean_cell(e.gap, e.show_gap, signed=True),

@@ -22,6 +22,7 @@ from portal import privacy, segments, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import queries
 from portal.reports.aggregates import ALL
+from portal.reports.estimates import estimate
 from portal.reports.tables import Cell, Column, Table, empty_cell, suppressed_cell
 
 MEASURES = {
@@ -43,6 +44,8 @@ class HeatCell:
     p: float | None = None
     q: float | None = None
     flagged: bool = False
+    # A share whose base is shown but one of whose sides is a small group.
+    split_hidden: bool = False
 
 
 @dataclass
@@ -100,6 +103,11 @@ def _value(est, kind: str) -> float | None:
     return est.p if kind == "share" else est.mean
 
 
+def _split_hidden(est, kind: str) -> bool:
+    """A share of k in n tells n - k too: hidden when either side is a small group."""
+    return kind == "share" and not privacy.is_reportable_split(est.k, est.n)
+
+
 def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
           measure: str = "importance_share", source: str = "summary") -> Heatmap:
     dim = segments.BY_KEY[dimension]
@@ -136,8 +144,13 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
         else:
             shown = suppress_grid(counts)  # type: ignore[arg-type]
         total_est = _summarise(all_hist[obj.id], kind)
+        # The all-members share follows the dashboard's rule for shares (it must not
+        # undo a cell the drill-down's distribution table hides).
+        total_shown = (kind != "share" or estimate(totals.get((obj.id, ""))).show_share(
+            "imp_high" if score_col == "importance" else "perf_high"))
         total_val = (_value(total_est, kind)
-                     if privacy.is_reportable(sum(all_hist[obj.id].values())) else None)
+                     if privacy.is_reportable(sum(all_hist[obj.id].values())) and total_shown
+                     else None)
         cells: dict[tuple[str, ...], HeatCell] = {}
         for key in columns:
             n = shown[key]
@@ -147,6 +160,9 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
                 continue
             hist = hists[key]
             est = _summarise(hist, kind)
+            if _split_hidden(est, kind):
+                cell.split_hidden = True
+                continue
             cell.value = _value(est, kind)
             if total_val is not None and cell.value is not None:
                 cell.diff = cell.value - total_val
@@ -255,6 +271,8 @@ def _table(hm: Heatmap, kind: str) -> Table:
             ck = keys[key]
             if c.n is None:
                 row[ck] = suppressed_cell(4)
+            elif c.split_hidden:
+                row[ck] = suppressed_cell(4, privacy.split_suppressed_label())
             elif not c.n or c.value is None:
                 row[ck] = empty_cell(4)
             else:

@@ -89,8 +89,8 @@ class Table:
 # Cell helpers: every figure passes through portal.privacy here.
 
 
-def suppressed_cell(width: int = 1) -> Cell:
-    label = privacy.suppressed_label()
+def suppressed_cell(width: int = 1, label: str | None = None) -> Cell:
+    label = label or privacy.suppressed_label()
     return Cell(label, (label,) + ("",) * (width - 1), None, suppressed=True)
 
 
@@ -113,11 +113,18 @@ def pct(x: float | None, digits: int = 0) -> str:
     return "–" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def share_cell(est, reportable: bool, with_interval: bool = True) -> Cell:
-    """A Proportion as "62%" with "55–68%" beneath; exported as percentages."""
+def share_cell(est, reportable: bool, with_interval: bool = True, allowed: bool = True) -> Cell:
+    """A Proportion as "62%" with "55–68%" beneath; exported as percentages.
+
+    `reportable`: its base is large enough; `allowed`: it passes the rule for shares
+    (SliceEstimate.show_share), else it reads as hidden because of a small group."""
     width = 3 if with_interval else 1
+    # k of n also tells n - k: a share is a pair of counts, and both must be reportable,
+    # or "97% of 31" would give away the one member a suppressed table cell hides.
     if not reportable:
         return suppressed_cell(width)
+    if not allowed or not privacy.is_reportable_split(est.k, est.n):
+        return suppressed_cell(width, privacy.split_suppressed_label())
     if est.p is None:
         return empty_cell(width)
     values: tuple = (round(100 * est.p, 1),)

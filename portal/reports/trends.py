@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from portal import charts, stats
+from portal import charts, privacy, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import queries
 from portal.reports.aggregates import ALL
@@ -50,10 +50,10 @@ class Trends:
         for obj, c in self.rows:
             if measure == "share":
                 b = (charts.Interval("", c.before.imp_high.p, c.before.imp_high.lo,
-                                     c.before.imp_high.hi) if c.before.show_importance
+                                     c.before.imp_high.hi) if c.before.show_share()
                      else charts.Interval("", None))
                 a = (charts.Interval("", c.after.imp_high.p, c.after.imp_high.lo,
-                                     c.after.imp_high.hi) if c.after.show_importance
+                                     c.after.imp_high.hi) if c.after.show_share()
                      else charts.Interval("", None))
             else:
                 b = (charts.Interval("", c.before.perf_mean.mean, c.before.perf_mean.lo,
@@ -75,7 +75,7 @@ def build(rnd: FeedbackRound, compare: FeedbackRound, source: str = "summary") -
         b, a = estimate(before_counts.get((obj.id, ""))), estimate(after_counts.get((obj.id, "")))
         share = (stats.proportion_difference(a.imp_high.k, a.imp_high.n, b.imp_high.k,
                                              b.imp_high.n)
-                 if a.show_importance and b.show_importance else _none())
+                 if a.show_share() and b.show_share() else _none())
         perf = (stats.welch_difference(a.perf_mean, b.perf_mean)
                 if a.show_performance and b.show_performance else _none())
         gap = (stats.welch_difference(a.gap, b.gap) if a.show_gap and b.show_gap else _none())
@@ -106,6 +106,8 @@ def _verdict(diff: stats.Difference, q: float | None) -> Cell:
 def _share(e: SliceEstimate) -> Cell:
     if not e.show_importance:
         return suppressed_cell(3) if e.rows else empty_cell(3)
+    if not e.show_share():
+        return suppressed_cell(3, privacy.split_suppressed_label())
     p = e.imp_high
     return Cell(f"{100 * p.p:.0f}%", (round(100 * p.p, 1), round(100 * p.lo, 1),
                                       round(100 * p.hi, 1)), p.p,

@@ -2,8 +2,9 @@
 
 Rounds open and close at their times without a background worker: `sync_rounds`
 runs whenever a request that needs the current round finds a round due to change
-(`current_round` costs one SELECT when nothing is due), and it is race-safe: each change is a conditional UPDATE in its
-own short transaction, and a partial unique index allows one open round only.
+(`current_round` costs one SELECT when nothing is due), and it is race-safe: each
+change is a conditional UPDATE in its own short transaction, and a partial unique
+index allows one open round only.
 """
 
 from __future__ import annotations
