@@ -111,7 +111,7 @@ def measure(url: str, label: str, repeats: int) -> list[str]:
         warm = statistics.median(_time(client, path) for _ in range(repeats))
         with app.app_context():
             if name == "survey results":
-                submit_responses(survey_id, NEW_RESPONSES, seed=len(missed))
+                submit_responses(survey_id, NEW_RESPONSES, seed=1)
             else:
                 _add_ratings(round_id)
             db.session.remove()
