@@ -58,6 +58,28 @@ test: $(VENV)/.installed
 	$(BIN)/bandit -q -r portal
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# Benchmarks (bench/README.md): HTTP throughput against a bare Flask ceiling, leadership
+# page times, export memory and demo-data time, each printing its figures and targets
+# (about 20 minutes at full scale on a 2-core machine). Installs wrk when it is missing.
+# A quick check: make bench BENCH_MEMBERS=2000 BENCH_SECONDS=3
+# PostgreSQL too: make bench BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres
+# (each benchmark creates a scratch database on that server and drops it afterwards).
+BENCH_MEMBERS  ?= 50000
+BENCH_SECONDS  ?= 10
+BENCH_POSTGRES ?=
+BENCH_PG_ARG    = $(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)')
+
+bench: $(VENV)/.installed
+	command -v wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	@status=0; \
+	for b in "bench_http --seconds $(BENCH_SECONDS)" \
+	         "bench_reports --members $(BENCH_MEMBERS)" \
+	         "bench_exports --members $(BENCH_MEMBERS)" \
+	         "bench_demo_data --members $(BENCH_MEMBERS)"; do \
+	  echo ""; echo "== $(BIN)/python -m bench.$$b $(BENCH_PG_ARG)"; \
+	  $(BIN)/python -m bench.$$b $(BENCH_PG_ARG) || status=1; \
+	done; exit $$status
+
 # Real-browser journeys with axe-core; needs Debian's chromium (/usr/bin/chromium).
 e2e: $(VENV)/.installed-e2e
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)

@@ -3,6 +3,7 @@ a small cookie-keeping HTTP client, wrk runs and a seeded database."""
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import re
@@ -11,7 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -143,7 +147,21 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     requests: int
-    errors: int
+    bad_status: int      # responses with a status of 400 or more (wrk's "Non-2xx or 3xx")
+    socket_errors: int   # connect, read, write and timeout errors
+
+    @property
+    def errors(self) -> int:
+        return self.bad_status + self.socket_errors
+
+
+@dataclass
+class Poster:
+    """One signed-in member's POSTs for wrk: the session cookie, sent unchanged with
+    every request, and the (path, urlencoded form) pairs to send in turn."""
+
+    cookie: str
+    forms: list[tuple[str, str]]
 
 
 def _ms(text: str) -> float:
@@ -157,35 +175,93 @@ def _ms(text: str) -> float:
     return value
 
 
+def _lua(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped.replace("\r", "\\r") + '"'
+
+
+def post_script(posters: list[Poster]) -> str:
+    """A wrk script: thread i posts as posters[i % len(posters)], cycling its forms."""
+    entries = []
+    for p in posters:
+        forms = ", ".join(f"{{{_lua(path)}, {_lua(body)}}}" for path, body in p.forms)
+        entries.append(f"  {{cookie = {_lua(p.cookie)}, forms = {{{forms}}}}}")
+    return "posters = {\n" + ",\n".join(entries) + "\n}\n" + """
+local next_thread = 0
+function setup(thread)
+  thread:set("poster_index", next_thread % #posters + 1)
+  next_thread = next_thread + 1
+end
+function init(args)
+  mine = posters[poster_index]
+  sent = 0
+end
+function request()
+  local form = mine.forms[sent % #mine.forms + 1]
+  sent = sent + 1
+  return wrk.format("POST", form[1], {["Cookie"] = mine.cookie,
+    ["Content-Type"] = "application/x-www-form-urlencoded"}, form[2])
+end
+"""
+
+
+def probe(url: str, method: str = "GET", headers: dict[str, str] | None = None,
+          body: str | None = None) -> int:
+    """Send one request as wrk will and refuse a 4xx/5xx answer (its page is shown)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = dict(headers or {})
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                     body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+    if resp.status >= 400:
+        raise RuntimeError(f"{method} {url} answered {resp.status}, so wrk would count every "
+                           f"request as an error:\n{text[:1500]}")
+    return resp.status
+
+
 def wrk(url: str, seconds: int = 10, connections: int = 8, threads: int = 2,
-        headers: dict[str, str] | None = None, method: str = "GET", body: str | None = None
+        headers: dict[str, str] | None = None, posters: list[Poster] | None = None
         ) -> WrkResult:
-    """Run wrk against `url` and parse requests/s and latency percentiles."""
+    """Run wrk against `url` (GETs, or the posters' POSTs) after a probe request (one per
+    poster) that must succeed, and parse requests/s, latency percentiles and errors.
+    wrk counts every answer with a status of 400 or more as an error ("Non-2xx or 3xx
+    responses")."""
     exe = shutil.which("wrk")
     if exe is None:
         raise SystemExit("wrk is not installed: run `make bench` (it installs wrk) "
                          "or `apt-get install wrk`.")
-    script = None
+    base = url.rstrip("/")
+    if posters:
+        for poster in posters:
+            path, body = poster.forms[0]
+            probe(base + path, "POST", {"Cookie": poster.cookie}, body)
+    else:
+        probe(url, "GET", headers)
     args = [exe, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     for k, v in (headers or {}).items():
         args += ["-H", f"{k}: {v}"]
-    if method != "GET":
-        script = Path(f"/tmp/wrk-{os.getpid()}.lua")
-        lua_body = (body or "").replace("\\", "\\\\").replace('"', '\\"')
-        script.write_text(f'wrk.method = "{method}"\nwrk.body = "{lua_body}"\n'
-                          'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
-        args += ["-s", str(script)]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
-    if script:
-        script.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
+        if posters:
+            script = Path(tmp) / "post.lua"
+            script.write_text(post_script(posters))
+            args += ["-s", str(script)]
+        out = subprocess.run([*args, url], capture_output=True, text=True,  # noqa: S603
+                             check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
     p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    return WrkResult(rps, p50, p99, total, errors)
+    return WrkResult(rps, p50, p99, total, int(bad.group(1)) if bad else 0,
+                     sum(map(int, sock.groups())) if sock else 0)
 
 
 def machine_summary() -> str:
@@ -199,3 +275,50 @@ def machine_summary() -> str:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {sys.version.split()[0]}"
+
+
+@contextmanager
+def scratch_database(server_url: str | None, name: str) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database on the server of `server_url` (any database URL
+    there), dropped afterwards also when the benchmark fails; None passes through."""
+    if not server_url:
+        yield None
+        return
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    db_name = f"portal_bench_{name}_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
+        try:
+            yield url.set(database=db_name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def databases(postgres: str | None, name: str) -> Iterator[tuple[str, str]]:
+    """(label, URL) of a temporary SQLite file, then, when `postgres` is given, of a
+    scratch database on that PostgreSQL server; each is removed after its turn."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        yield "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}"
+    if postgres:
+        with scratch_database(postgres, name) as url:
+            yield "PostgreSQL", url
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run on PostgreSQL: a scratch database is created on the "
+                        "server of URL and dropped afterwards")
+
+
+def verdict(missed: list[str]) -> int:
+    """Print what missed its target; the exit status for the benchmark."""
+    if missed:
+        print(f"Missed the target: {', '.join(missed)}")
+    return 1 if missed else 0
