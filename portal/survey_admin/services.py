@@ -28,6 +28,7 @@ from portal.models import (
     User,
 )
 from portal.surveys import definition
+from portal.surveys.services import with_structure
 
 VERSION_MESSAGE = ("This survey already has responses, so questions and options can no longer "
                    "be added, removed or changed in meaning (their wording can still be "
@@ -37,7 +38,7 @@ VERSION_MESSAGE = ("This survey already has responses, so questions and options 
 # Reading ------------------------------------------------------------------------------
 
 def get_survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
+    survey = db.session.get(Survey, survey_id, options=[with_structure()])
     if survey is None:
         raise NotFound("There is no such survey.")
     return survey

@@ -81,10 +81,11 @@ def board_highlights(now: datetime | None = None) -> list[SurveyHighlight]:
     """One highlight per recent survey (see the module docstring)."""
     surveys = recent_surveys(now)
     counts = queries.response_counts([s.id for s in surveys])
+    eligible_by_survey = queries.eligible_counts(surveys)
     out = []
     for survey in surveys:
         shown = privacy.suppress_total(counts.get(survey.id, 0))
-        eligible = queries.eligible_members(survey)
+        eligible = eligible_by_survey[survey.id]
         item = SurveyHighlight(survey, shown, eligible, stats.percent(shown, eligible.count))
         if survey.template_key == PD_NEEDS and item.reportable and shown:
             item.lists = _pd_needs_lists(survey)

@@ -190,21 +190,32 @@ def eligible_members(survey: Survey) -> Eligible:
     the whole roster cannot be applied). Without one: active, verified accounts in
     the audience.
     """
+    return eligible_counts([survey])[survey.id]
+
+
+def eligible_counts(surveys: list[Survey]) -> dict[int, Eligible]:
+    """`eligible_members` of several surveys, by survey id, in one counting query
+    (one column per survey) after the roster checks."""
+    if not surveys:
+        return {}
     if roster_size():
-        audience = {k: v for k, v in (survey.audience or {}).items()
-                    if hasattr(RosterEntry, k)}
-        recorded = _roster_recorded(list(audience))
-        clause = sa.and_(sa.true(), *[getattr(RosterEntry, k).in_(codes)
-                                      for k, codes in audience.items() if k in recorded])
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(RosterEntry)
-                                  .where(clause)) or 0
-        unrestricted = tuple(k for k in (survey.audience or {}) if k not in recorded)
-        return Eligible(count, "roster", unrestricted)
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(
-            User.active.is_(True), User.email_verified_at.is_not(None),
-            audience_clause(survey))) or 0
-    return Eligible(count, "accounts")
+        keys = sorted({k for s in surveys for k in (s.audience or {}) if hasattr(RosterEntry, k)})
+        recorded = _roster_recorded(keys)
+        clauses = [sa.and_(sa.true(), *[getattr(RosterEntry, k).in_(codes)
+                                        for k, codes in (s.audience or {}).items()
+                                        if k in recorded]) for s in surveys]
+        row = db.session.execute(sa.select(*_counts(clauses)).select_from(RosterEntry)).one()
+        return {s.id: Eligible(row[i] or 0, "roster",
+                               tuple(k for k in (s.audience or {}) if k not in recorded))
+                for i, s in enumerate(surveys)}
+    row = db.session.execute(
+        sa.select(*_counts([audience_clause(s) for s in surveys])).select_from(User).where(
+            User.active.is_(True), User.email_verified_at.is_not(None))).one()
+    return {s.id: Eligible(row[i] or 0, "accounts") for i, s in enumerate(surveys)}
+
+
+def _counts(clauses: list) -> list:
+    return [sa.func.count(sa.case((clause, 1))).label(f"n{i}") for i, clause in enumerate(clauses)]
 
 
 def _roster_recorded(keys: list[str]) -> set[str]:

@@ -14,7 +14,7 @@ from portal.survey_results import exports, queries, summaries
 from portal.survey_results.forms import CrosstabForm, FilterForm, TextSearchForm
 from portal.surveys import definition
 from portal.surveys.lifecycle import sync_due_surveys
-from portal.surveys.services import audience_label
+from portal.surveys.services import audience_label, with_structure
 
 bp = Blueprint("survey_results", __name__, url_prefix="/reports/surveys")
 PER_PAGE = 20
@@ -27,7 +27,7 @@ def _guard():
 
 
 def _survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
+    survey = db.session.get(Survey, survey_id, options=[with_structure()])
     if survey is None or survey.is_draft:
         raise NotFound("There are no results for this survey.")
     return survey

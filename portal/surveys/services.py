@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from portal import segments
@@ -96,9 +97,16 @@ def surveys_for(user: User) -> list[SurveyListing]:
                           IN_PROGRESS if s.id in drafts else NOT_STARTED) for s in surveys]
 
 
+def with_structure():
+    """Loader option for a survey's sections, questions and options: three queries in
+    all, where walking them lazily costs one query per section and per question."""
+    return (selectinload(Survey.sections).selectinload(SurveySection.questions)
+            .selectinload(SurveyQuestion.options))
+
+
 def get_open_survey(survey_id: int, user: User) -> Survey:
     """The survey if `user` may answer it now; NotFound/Forbidden/Conflict otherwise."""
-    survey = db.session.get(Survey, survey_id)
+    survey = db.session.get(Survey, survey_id, options=[with_structure()])
     if survey is None or survey.is_draft:
         raise NotFound("There is no such survey.")
     if not survey.accepts_answers():
@@ -274,6 +282,10 @@ def stored_answers(survey: Survey, user: User) -> dict[str, Any]:
 def answers_of_response(survey: Survey, response_id) -> dict[str, Any]:
     rows = db.session.execute(sa.select(SurveyAnswer).where(
         SurveyAnswer.response_id == response_id)).scalars().all()
+    return _answers_from_rows(survey, rows)
+
+
+def _answers_from_rows(survey: Survey, rows: list[SurveyAnswer]) -> dict[str, Any]:
     by_question: dict[int, list] = {}
     for row in rows:
         by_question.setdefault(row.question_id, []).append(row)
@@ -310,14 +322,17 @@ def export_member_surveys(user: User) -> dict[str, Any]:
     drafts = {d.survey_id: d for d in db.session.scalars(
         sa.select(SurveyDraft).where(SurveyDraft.user_id == user.id))}
     ids = part_ids | set(drafts)
-    surveys = db.session.scalars(sa.select(Survey).where(Survey.id.in_(ids)).order_by(
-        Survey.id)).all() if ids else []
+    surveys = db.session.scalars(
+        sa.select(Survey).where(Survey.id.in_(ids)).order_by(Survey.id)
+        .options(with_structure())).all() if ids else []
+    stored = _attributed_answers(user, [s for s in surveys
+                                        if s.id in part_ids and not s.anonymous])
     items = []
     for survey in surveys:
         item: dict[str, Any] = {"survey": survey.label, "anonymous": survey.anonymous,
                                 "submitted": survey.id in part_ids}
         if survey.id in part_ids and not survey.anonymous:
-            item["answers"] = _readable(survey, stored_answers(survey, user))
+            item["answers"] = _readable(survey, stored.get(survey.id, {}))
         elif survey.id in part_ids:
             item["note"] = ("You took part in this anonymous survey. Your answers are not "
                             "linked to you, so they cannot be included.")
@@ -326,6 +341,23 @@ def export_member_surveys(user: User) -> dict[str, Any]:
             item["unsubmitted_draft"] = _readable(survey, draft.answers or {})
         items.append(item)
     return {"surveys": items}
+
+
+def _attributed_answers(user: User, surveys: list[Survey]) -> dict[int, dict[str, Any]]:
+    """`stored_answers` of several attributed surveys in two queries, by survey id."""
+    if not surveys:
+        return {}
+    links = dict(db.session.execute(
+        sa.select(SurveyAttribution.survey_id, SurveyAttribution.response_id).where(
+            SurveyAttribution.user_id == user.id,
+            SurveyAttribution.survey_id.in_([s.id for s in surveys]))).all())
+    rows: dict[Any, list[SurveyAnswer]] = {}
+    if links:
+        for row in db.session.scalars(sa.select(SurveyAnswer).where(
+                SurveyAnswer.response_id.in_(list(links.values())))):
+            rows.setdefault(row.response_id, []).append(row)
+    return {s.id: _answers_from_rows(s, rows.get(links[s.id], []))
+            for s in surveys if s.id in links}
 
 
 def _readable(survey: Survey, answers: dict[str, Any]) -> list[dict[str, str]]:
