@@ -87,7 +87,10 @@ class SurveyAnswer(db.Model):
     numbers and ranks; `text_value` holds texts, dates (ISO) and "other" texts."""
 
     __tablename__ = "survey_answers"
-    __table_args__ = (sa.Index("ix_survey_answers_question_item", "question_id", "item"), NO_ROWID)
+    # Covering index: survey results group answers by question, item and value, and
+    # count distinct respondents per question, from the index alone (migration 0006).
+    __table_args__ = (sa.Index("ix_survey_answers_question_value", "question_id", "item",
+                               "num_value", "response_id"), NO_ROWID)
 
     response_id: Mapped[uuid.UUID] = mapped_column(
         sa.Uuid, sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True)

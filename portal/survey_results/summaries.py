@@ -61,8 +61,8 @@ def summarise(survey: Survey, where: Slice = ALL) -> tuple[int, list[QuestionSum
     questions = survey.ordered_questions()
     if not privacy.is_reportable(total):
         return total, [QuestionSummary(q, None) for q in questions]
-    n_by_q = queries.respondents_per_question(survey, where)
     hists = queries.histograms(survey, where)
+    n_by_q = queries.respondents_per_question(survey, where, hists)
     texts = queries.text_counts(survey, where)
     months = queries.date_months(survey, where, [q.id for q in questions if q.type == "date"])
     out = []
