@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from portal import segments
 from portal.errors import Conflict, Forbidden, NotFound, PortalError
 from portal.extensions import db
+from portal.feedback.sqlutil import insert_ignore
 from portal.models import (
     Survey,
     SurveyAnswer,
@@ -168,13 +169,28 @@ def _writable_draft(survey: Survey, user: User, *, create: bool) -> SurveyDraft 
     if draft is None and has_participated(survey, user) and not survey.anonymous:
         if not create:
             return None
-        draft = SurveyDraft(survey_id=survey.id, user_id=user.id,
-                            answers=stored_answers(survey, user), completed_sections=[])
-        db.session.add(draft)
+        draft = _create_draft(survey, user, stored_answers(survey, user))
     elif draft is None and create:
-        draft = SurveyDraft(survey_id=survey.id, user_id=user.id, answers={},
-                            completed_sections=[])
-        db.session.add(draft)
+        draft = _create_draft(survey, user, {})
+    return draft
+
+
+def _create_draft(survey: Survey, user: User, answers: dict[str, Any]) -> SurveyDraft:
+    """Store the member's new draft, or take the one a simultaneous request just stored.
+
+    Two requests of one member can both find no draft (a double click on Start, two
+    tabs, a section posted before Start). The primary key settles it inside the
+    database: the later INSERT waits until the earlier transaction ends (PostgreSQL's
+    row lock, SQLite's write lock), then does nothing, and that request carries on
+    with the row as stored, so neither fails and what the earlier one saved is kept.
+    """
+    insert_ignore(SurveyDraft.__table__,
+                  {"survey_id": survey.id, "user_id": user.id, "answers": answers,
+                   "completed_sections": []}, ["survey_id", "user_id"])
+    draft = db.session.get(SurveyDraft, (survey.id, user.id))
+    if draft is None or draft.sealed_response_id is not None:
+        # The other request's draft was submitted (and removed) in the meantime.
+        raise Conflict("You have already submitted this survey.")
     return draft
 
 
