@@ -36,6 +36,7 @@ from portal.models.survey import (
     SurveySection,
     SurveyStatus,
 )
+from portal.models.survey_counts import SurveyAnswerCount, SurveyQuestionCount
 from portal.models.survey_response import (
     SurveyAnswer,
     SurveyAttribution,
@@ -47,6 +48,8 @@ from portal.models.user import Role, User
 
 __all__ = [
     "AccountToken",
+    "SurveyAnswerCount",
+    "SurveyQuestionCount",
     "Invitation",
     "RosterEntry",
     "SiteSetting",

@@ -18,10 +18,13 @@ from portal.models import (
     RosterEntry,
     Survey,
     SurveyAnswer,
+    SurveyAnswerCount,
     SurveyQuestion,
+    SurveyQuestionCount,
     SurveyResponse,
     User,
 )
+from portal.models.survey_counts import value_of
 from portal.surveys.services import audience_clause
 
 
@@ -90,9 +93,12 @@ def respondents_per_question(survey: Survey, where: Slice,
                              ) -> dict[int, int]:
     """{question id: number of responses that answered it}.
 
-    For a question with one answer row per respondent that is the sum of its
+    For all responses, the counts the database keeps (portal/models/survey_counts.py).
+    For a slice: for a question with one answer row per respondent, the sum of its
     histogram (`hists`, from `histograms`); only the question types with several rows
     per respondent need a count of distinct responses."""
+    if not where.is_filtered:
+        return {qid: n for qid, n, _ in _question_counts(survey) if n}
     out = {qid: sum(h.values()) for qid, h in hists.items()}
     multi = sa.select(SurveyQuestion.id).where(SurveyQuestion.survey_id == survey.id,
                                                SurveyQuestion.type.in_(MULTI_ROW_TYPES))
@@ -106,8 +112,26 @@ def respondents_per_question(survey: Survey, where: Slice,
     return out
 
 
+def _question_counts(survey: Survey):
+    return db.session.execute(
+        sa.select(SurveyQuestionCount.question_id, SurveyQuestionCount.respondents,
+                  SurveyQuestionCount.texts)
+        .join(SurveyQuestion, SurveyQuestion.id == SurveyQuestionCount.question_id)
+        .where(SurveyQuestion.survey_id == survey.id)).all()
+
+
 def histograms(survey: Survey, where: Slice) -> dict[int, dict[tuple[int, float | None], int]]:
-    """{question id: {(item, num_value): count}} for every question, in one query."""
+    """{question id: {(item, num_value): count}} for every question, in one query
+    (for all responses, from the counts the database keeps)."""
+    if not where.is_filtered:
+        counted: dict[int, dict[tuple[int, float | None], int]] = defaultdict(dict)
+        for qid, item, key, n in db.session.execute(
+                sa.select(SurveyAnswerCount.question_id, SurveyAnswerCount.item,
+                          SurveyAnswerCount.value_key, SurveyAnswerCount.n)
+                .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswerCount.question_id)
+                .where(SurveyQuestion.survey_id == survey.id, SurveyAnswerCount.n > 0)):
+            counted[qid][(item, value_of(key))] = n
+        return counted
     rows = db.session.execute(
         sa.select(SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.num_value,
                   sa.func.count())
@@ -121,6 +145,8 @@ def histograms(survey: Survey, where: Slice) -> dict[int, dict[tuple[int, float 
 
 def text_counts(survey: Survey, where: Slice) -> dict[int, int]:
     """{question id: number of non-empty texts} (text answers and "other" texts)."""
+    if not where.is_filtered:
+        return {qid: texts for qid, _, texts in _question_counts(survey) if texts}
     rows = db.session.execute(
         sa.select(SurveyAnswer.question_id, sa.func.count())
         # Texts are not in the covering index: read the answer rows response by response.
