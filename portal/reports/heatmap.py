@@ -160,7 +160,9 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
                 continue
             hist = hists[key]
             est = _summarise(hist, kind)
-            if _split_hidden(est, kind):
+            # The segments' shares add up to the objective's: where that one is hidden,
+            # so are they (else their sum would give it back).
+            if _split_hidden(est, kind) or (kind == "share" and not total_shown):
                 cell.split_hidden = True
                 continue
             cell.value = _value(est, kind)
