@@ -226,8 +226,8 @@ def _mix(survey_id: int, response: dict[str, Any], answer_rows: list[dict[str, A
         if item is None:
             db.session.execute(sa.insert(SurveyResponse), [response])
             if answer_rows:
-                db.session.execute(sa.insert(SurveyAnswer),
-                                   [{**r, "response_id": response["id"]} for r in answer_rows])
+                db.session.execute(sa.insert(SurveyAnswer).values(
+                    [{**r, "response_id": response["id"]} for r in answer_rows]))
         else:
             # A no-op UPDATE still writes a new row version (new xmin, new place).
             db.session.execute(sa.update(SurveyResponse).where(SurveyResponse.id == item)
@@ -284,8 +284,8 @@ def _submit_attributed(survey: Survey, user: User) -> Receipt:
                                                          **user.segment_values()))
         rows = _answer_rows(survey, answers)
         if rows:
-            db.session.execute(sa.insert(SurveyAnswer),
-                               [{**r, "response_id": response_id} for r in rows])
+            db.session.execute(sa.insert(SurveyAnswer).values(
+                [{**r, "response_id": response_id} for r in rows]))
         db.session.delete(draft)
         db.session.commit()
     except IntegrityError:
