@@ -11,6 +11,9 @@ cascades). They hold counts only: no response, member, date or order.
 `respondents` counts distinct (response, question) pairs: the answer rows of one
 question of one response are always written together by one statement and deleted
 together, never added to later.
+
+A migration that rebuilds `survey_answers` (Alembic batch mode on SQLite copies the
+table) drops its triggers: such a migration must call `install_triggers` again.
 """
 
 from __future__ import annotations
