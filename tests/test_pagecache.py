@@ -105,3 +105,4 @@ def test_with_zero_seconds_nothing_is_kept(plan, app, query_counter):
             assert visitor.get("/").status_code == 200
         assert statements
         db.session.remove()
+        db.engine.dispose()  # its own engine: close its connections, not leave them to GC
