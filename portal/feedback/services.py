@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from portal import segments
 from portal.errors import Conflict, NotFound, PortalError
@@ -27,6 +26,7 @@ from portal.models import (
     User,
 )
 from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
+from portal.plan import queries as plan_queries
 from portal.reports import aggregates, participation
 from portal.rounds.services import next_round
 from portal.timeutil import now_utc
@@ -44,8 +44,7 @@ def no_round_message(now: datetime | None = None) -> str:
 
 def find_objective(code: str) -> Objective:
     # With its domain: rating checks whether the domain is retired.
-    obj = db.session.scalar(sa.select(Objective).options(joinedload(Objective.domain))
-                            .where(Objective.code == (code or "").upper()))
+    obj = plan_queries.get_objective((code or "").upper())
     if obj is None:
         raise NotFound(f"There is no objective with the code '{code}'.")
     return obj

@@ -48,8 +48,6 @@ from portal.models.user import Role, User
 
 __all__ = [
     "AccountToken",
-    "SurveyAnswerCount",
-    "SurveyQuestionCount",
     "Invitation",
     "RosterEntry",
     "SiteSetting",
@@ -81,11 +79,13 @@ __all__ = [
     "QuestionType",
     "Survey",
     "SurveyAnswer",
+    "SurveyAnswerCount",
     "SurveyAttribution",
     "SurveyDraft",
     "SurveyOption",
     "SurveyParticipation",
     "SurveyQuestion",
+    "SurveyQuestionCount",
     "SurveyResponse",
     "SurveySection",
     "SurveyStatus",

@@ -93,36 +93,28 @@ def _no_rounds():
 # Pages
 
 
-def _round_dashboard():
-    """The chosen round, its dashboard figures and the round picker (None: no rounds)."""
+def _dashboard_page(page: str, extra):
+    """A page of the chosen round's dashboard figures with the round picker;
+    `extra(dash)` gives what the page shows of them."""
     rounds = queries.all_rounds()
     rnd = _round(rounds)
     if rnd is None:
-        return None
+        return _no_rounds()
     form = forms.RoundForm(formdata=None, round=str(rnd.id))
     form.round.choices = _round_choices(rounds)
-    return rnd, dashboard.build(rnd), form
+    dash = dashboard.build(rnd)
+    return render_template(f"reports/{page}.html", dash=dash, rnd=rnd, form=form, page=page,
+                           **extra(dash))
 
 
 @bp.get("/", endpoint="dashboard")
 def dashboard_view():
-    found = _round_dashboard()
-    if found is None:
-        return _no_rounds()
-    rnd, dash, form = found
-    return render_template("reports/dashboard.html", dash=dash, rnd=rnd, form=form,
-                           tables=_apply_sort(dash.tables), page="dashboard")
-
+    return _dashboard_page("dashboard", lambda dash: {"tables": _apply_sort(dash.tables)})
 
 
 @bp.get("/charts", endpoint="charts")
 def charts_view():
-    found = _round_dashboard()
-    if found is None:
-        return _no_rounds()
-    rnd, dash, form = found
-    return render_template("reports/charts.html", dash=dash, rnd=rnd, form=form,
-                           charts=chartdata.all_charts(dash), page="charts")
+    return _dashboard_page("charts", lambda dash: {"charts": chartdata.all_charts(dash)})
 
 
 @bp.get("/segments", endpoint="segments")
