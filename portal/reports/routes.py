@@ -93,9 +93,9 @@ def _no_rounds():
 # Pages
 
 
-def _dashboard_page(page: str, extra):
+def _dashboard_page(page: str, shown_of):
     """A page of the chosen round's dashboard figures with the round picker;
-    `extra(dash)` gives what the page shows of them."""
+    `shown_of(dash)` gives what the page shows of them."""
     rounds = queries.all_rounds()
     rnd = _round(rounds)
     if rnd is None:
@@ -104,7 +104,7 @@ def _dashboard_page(page: str, extra):
     form.round.choices = _round_choices(rounds)
     dash = dashboard.build(rnd)
     return render_template(f"reports/{page}.html", dash=dash, rnd=rnd, form=form, page=page,
-                           **extra(dash))
+                           **shown_of(dash))
 
 
 @bp.get("/", endpoint="dashboard")
