@@ -65,6 +65,11 @@ class Config:
             "MAIL_DEFAULT_SENDER", "Member feedback portal <no-reply@localhost>"
         )
         self.PRIVACY_MIN_N = _env_int("PRIVACY_MIN_N", 10)
+        # Seals survey drafts and the anonymous answers waiting in the mixing pool
+        # (portal/surveys/sealing.py). Never stored in the database. Development
+        # falls back to a key file beside the database; production has no fallback.
+        self.ANONYMITY_KEY = os.environ.get("ANONYMITY_KEY", "")
+        self.ANONYMITY_KEY_FILE = str((instance / "anonymity.key").resolve())
         self.PRIVACY_MIN_COMMENTS = _env_int("PRIVACY_MIN_COMMENTS", 20)
         self.FLAGS_TO_HIDE = _env_int("FLAGS_TO_HIDE", 3)
         self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
@@ -134,6 +139,8 @@ class TestConfig(Config):
         self.ARGON2_MEMORY_COST = 8
         self.ARGON2_PARALLELISM = 1
         self.SERVER_NAME = None
+        self.ANONYMITY_KEY = secrets.token_hex(32)
+        self.ANONYMITY_KEY_FILE = ""
 
 
 class ProductionConfig(Config):
@@ -155,6 +162,8 @@ class ProductionConfig(Config):
         self.PREFERRED_URL_SCHEME = "https"
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
         self.HSTS = True
+        # No key file in production: a missing ANONYMITY_KEY stops anonymous surveys.
+        self.ANONYMITY_KEY_FILE = ""
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

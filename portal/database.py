@@ -23,6 +23,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA busy_timeout=15000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Freed pages and cells are zeroed, so a deleted draft or pool entry leaves no
+    # bytes behind in the database file (portal/surveys/pool.py).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

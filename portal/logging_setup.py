@@ -9,6 +9,8 @@ import time
 from flask import Flask, g, request, session
 
 DENIED = frozenset({401, 403, 429})
+# Blueprints whose requests are logged without the user id (member survey pages).
+ANONYMOUS_BLUEPRINTS = frozenset({"surveys"})
 
 
 class OneLineFormatter(logging.Formatter):
@@ -45,6 +47,10 @@ def init_app(app: Flask) -> None:
         # The session's user id, not current_user: no database access after the view
         # (the database may have gone away since; the log line must still be written).
         user = str(session.get("_user_id") or "-").split(".")[0]
+        if request.blueprint in ANONYMOUS_BLUEPRINTS:
+            # Taking a survey: no account in the line, so the log cannot pair a
+            # member with the moment an anonymous answer was given.
+            user = "-"
         access.info(
             "%s %s %s %.1fms user=%s", request.method, rule, response.status_code, ms, user
         )

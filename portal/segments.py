@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 PREFER_NOT = "undisclosed"
 PREFER_NOT_LABEL = "Prefer not to say"
+# Stored on an anonymous survey response in place of a value that too few
+# participants share (portal/surveys/generalise.py).
+GENERALISED = "generalised"
+GENERALISED_LABEL = "Other or not shown"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Dimension:
     def label_for(self, code: str | None) -> str:
         if code is None:
             return "Not answered"
+        if code == GENERALISED:
+            return GENERALISED_LABEL
         return dict(self.choices).get(code, code)
 
 

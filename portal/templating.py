@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from flask import Flask, request, url_for
 
+from portal import segments
 from portal.markdown import render_markdown
 
 
@@ -36,11 +37,17 @@ def id_url(endpoint: str, **values: int) -> str:
     return f"{pattern[0]}{int(ident)}{pattern[1]}"
 
 
+def _segment_label(key: str) -> str:
+    dim = segments.get(key)
+    return dim.label if dim else key
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["segment_label"] = _segment_label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

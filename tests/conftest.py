@@ -109,7 +109,8 @@ def app(_schema, app_config):
 
 
 # Values Flask extensions cache in `g` for the length of one request.
-REQUEST_GLOBALS = ("csrf_token", "_login_user")
+REQUEST_GLOBALS = ("csrf_token", "_login_user", "anonymity_key_status",
+                   "anonymity_key_recorded")
 
 
 class PortalClient(FlaskClient):

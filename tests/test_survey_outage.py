@@ -1,19 +1,22 @@
-"""The database goes away right after a survey submission was claimed: the member is
-recorded and the answers are safe, so the page says so (200, "received") instead of
-the 503 page that would tell them nothing was saved."""
+"""The database goes away right after a survey submission was committed: the member is
+recorded and the answers are safe in the pool, so the page says so (200, "received")
+instead of the 503 page that would tell them nothing was saved; the pool is released
+once the database is back."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import SurveyDraft, SurveyParticipation, SurveyResponse
-from portal.surveys import submission
+from portal.models import SurveyDraft, SurveyParticipation, SurveyPoolEntry, SurveyResponse
+from portal.surveys import pool
 from tests import factories
 from tests.test_surveys_taking import take_survey
 
 
-def test_the_receipt_needs_no_database_after_the_claim(client, login, member, monkeypatch):
+def test_the_receipt_needs_no_database_after_the_claim(app, client, login, member,
+                                                       monkeypatch):
+    app.config["PRIVACY_MIN_N"] = 1  # the release would run right after this submission
     survey = factories.make_survey()
     survey_id, member_id = survey.id, member.id
     engine = db.engine
@@ -23,11 +26,13 @@ def test_the_receipt_needs_no_database_after_the_claim(client, login, member, mo
         if down["on"]:
             raise sa.exc.OperationalError(statement, parameters, Exception("server gone"))
 
-    def store_while_down(*args, **kwargs):
-        down["on"] = True  # from here on every statement fails, as in an outage
-        raise sa.exc.OperationalError("INSERT", {}, Exception("server gone"))
+    real_release = pool.release
 
-    monkeypatch.setattr(submission, "_store_sealed", store_while_down)
+    def release_while_down(*args, **kwargs):
+        down["on"] = True  # from here on every statement fails, as in an outage
+        return real_release(*args, **kwargs)
+
+    monkeypatch.setattr(pool, "release", release_while_down)
     sa.event.listen(engine, "before_cursor_execute", refuse)
     try:
         login(member)
@@ -41,7 +46,10 @@ def test_the_receipt_needs_no_database_after_the_claim(client, login, member, mo
     db.session.rollback()
     assert db.session.get(SurveyParticipation, (survey_id, member_id)) is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
-    assert db.session.scalar(sa.select(SurveyDraft.sealed_response_id)) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyDraft)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry)) == 1
     monkeypatch.undo()
-    assert submission.finish_sealed_drafts() == 1
+    # The next survey page (or `flask surveys release`) releases it.
+    assert client.get("/surveys/").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry)) == 0

@@ -15,6 +15,7 @@ from portal.models import (
     SurveyParticipation,
     SurveyResponse,
 )
+from portal.surveys import pool
 from portal.timeutil import now_utc
 from tests import factories
 
@@ -99,11 +100,15 @@ def test_full_walkthrough_with_progress_and_receipt(client, login, member, surve
     resp = client.post_form(f"/surveys/{survey.id}/submit")
     assert resp.status_code == 200
     receipt = resp.get_data(as_text=True)
-    assert "your answers are stored" in receipt and "Lead a team." in receipt
-    assert "not linked to your account" in receipt
+    assert "your answers are received" in receipt and "Lead a team." in receipt
+    assert "not linked to your account" in receipt and "cannot be changed" in receipt
     c = counts()
-    assert c["survey_participations"] == 1 and c["survey_responses"] == 1
+    # One member's answers wait, sealed, for a batch; nothing is in the results yet.
+    assert c["survey_participations"] == 1 and c["survey_responses"] == 0
     assert c["survey_drafts"] == 0 and c["survey_attributions"] == 0
+    assert pool.waiting(survey.id) == 1
+    assert pool.release(survey.id, final=True).released == 1
+    assert counts()["survey_responses"] == 1 and pool.waiting(survey.id) == 0
     values = dict(db.session.execute(
         sa.select(SurveyAnswer.question_id, SurveyAnswer.num_value)
         .where(SurveyAnswer.item == 0, SurveyAnswer.num_value.is_not(None))).all())
@@ -220,7 +225,7 @@ def test_second_submission_is_refused(client, login, member, survey):
     resp = client.post_form(f"/surveys/{survey.id}/start")
     assert resp.status_code == 409
     assert post_section(client, survey.id, 1, SECTION_1).status_code == 409
-    assert counts()["survey_responses"] == 1
+    assert counts()["survey_participations"] == 1 and pool.waiting(survey.id) == 1
 
 
 def test_closed_survey_refuses_answers(client, login, member, survey):

@@ -42,6 +42,7 @@ from portal.models.survey_response import (
     SurveyAttribution,
     SurveyDraft,
     SurveyParticipation,
+    SurveyPoolEntry,
     SurveyResponse,
 )
 from portal.models.user import Role, User
@@ -84,6 +85,7 @@ __all__ = [
     "SurveyDraft",
     "SurveyOption",
     "SurveyParticipation",
+    "SurveyPoolEntry",
     "SurveyQuestion",
     "SurveyQuestionCount",
     "SurveyResponse",

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import segments
 from portal.errors import Conflict, InvalidTransition
 from portal.extensions import db
 from portal.models.base import TimestampMixin
@@ -62,6 +63,10 @@ SCALE_TYPES = frozenset({"likert", "likert_matrix"})
 TEXT_TYPES = frozenset({"short_text", "long_text"})
 NUMERIC_TYPES = frozenset({"likert", "likert_matrix", "rating_0_10", "number"})
 
+# At most two: more would make the stored combinations too rare to keep.
+DEFAULT_BREAKDOWN = ("career_stage", "library_type")
+MAX_BREAKDOWN = 2
+
 _TYPE_CHECK = "type in ({})".format(", ".join(f"'{t.value}'" for t in QuestionType))
 
 
@@ -105,6 +110,12 @@ class Survey(TimestampMixin, db.Model):
     # Question codes (q1, q2 ...) are never reused within a survey, so export
     # columns stay stable while the survey is edited.
     next_question_number: Mapped[int] = mapped_column(default=1)
+    # The segment dimensions results can be broken down by; responses store these
+    # (and, for an anonymous survey, only these, generalised where rare).
+    breakdown_dimensions: Mapped[list[str]] = mapped_column(
+        sa.JSON, default=lambda: list(DEFAULT_BREAKDOWN))
+    # Moves at each release of the mixing pool: each batch is sealed under its own key.
+    pool_epoch: Mapped[int] = mapped_column(default=0)
 
     objective: Mapped[Objective | None] = relationship()
     sections: Mapped[list[SurveySection]] = relationship(
@@ -157,6 +168,22 @@ class Survey(TimestampMixin, db.Model):
             raise Conflict("Whether answers are anonymous is fixed once the survey has opened.",
                            field="anonymous")
         self.anonymous = anonymous
+
+    @property
+    def breakdown_keys(self) -> tuple[str, ...]:
+        """The breakdown dimensions, in the order of portal.segments (unknown names dropped)."""
+        chosen = set(self.breakdown_dimensions or ())
+        return tuple(k for k in segments.KEYS if k in chosen)
+
+    def set_breakdown(self, keys: list[str]) -> None:
+        if list(keys) != list(self.breakdown_keys) and not self.is_draft:
+            raise Conflict("The breakdown dimensions are fixed once the survey has opened.",
+                           field="breakdown_dimensions")
+        unknown = [k for k in keys if k not in segments.KEYS]
+        if unknown or len(set(keys)) > MAX_BREAKDOWN:
+            raise Conflict(f"Choose at most {MAX_BREAKDOWN} known segment dimensions.",
+                           field="breakdown_dimensions")
+        self.breakdown_dimensions = [k for k in segments.KEYS if k in set(keys)]
 
     def ordered_questions(self) -> list[SurveyQuestion]:
         return [q for s in self.sections for q in s.questions]

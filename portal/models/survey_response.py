@@ -6,10 +6,13 @@ For an anonymous survey nothing here leads from an answer back to a member:
   member and survey, enforced by its primary key). It has no time and no
   reference to a response.
 - `survey_responses` has a random UUID key, the member's segment values copied
-  at submission, the submission DATE (no time) and nothing else: no user id,
+  at submission for the survey's breakdown dimensions only (generalised so that no
+  combination is rarer than PRIVACY_MIN_N participants), the DATE of the batch
+  release (no time) and nothing else: no user id,
   session, IP address, user agent or sequential number.
 - `survey_answers` is keyed by (response UUID, question, item): no
   autoincrement id that would reveal the order of submissions.
+- `survey_pool` holds anonymous submissions waiting to be released, sealed.
 - `survey_attributions` links a response to its member ONLY for attributed
   surveys (the service never writes one for an anonymous survey).
 
@@ -26,7 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal import sealing
 from portal.extensions import db
+from portal.models.survey import Survey
 from portal.timeutil import now_utc
 
 # SQLite: WITHOUT ROWID tables are stored in primary-key order, so no hidden rowid
@@ -47,9 +52,11 @@ class SurveyParticipation(db.Model):
 class SurveyDraft(db.Model):
     """A member's unfinished answers, kept on the server so they can come back later.
 
-    `sealed_response_id` is set when the member has submitted and the answers are
-    being stored; it lets an interrupted store finish exactly once. The draft is
-    deleted as soon as the response is stored.
+    The answers are stored sealed (`portal/sealing.py`): for an anonymous survey the
+    column holds AES-GCM ciphertext under a key that is not in the database, so a
+    deleted draft's residue in dead rows, the WAL or a backup is unreadable without
+    it. `answers` seals and opens on the way in and out. The draft is deleted in the
+    transaction that submits it.
     """
 
     __tablename__ = "survey_drafts"
@@ -58,12 +65,47 @@ class SurveyDraft(db.Model):
         sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    sealed_answers: Mapped[bytes] = mapped_column(sa.LargeBinary)
     # Ids of the sections the member has completed (so pages are answered in order).
     completed_sections: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
-    sealed_response_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     updated_at: Mapped[datetime] = mapped_column(default=lambda: now_utc(),
                                                  onupdate=lambda: now_utc())
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return sealing.unseal(self.sealed_answers,
+                              sealing.draft_context(self.survey_id, self.user_id)) or {}
+
+    @answers.setter
+    def answers(self, value: dict[str, Any]) -> None:
+        if self.survey_id is None or self.user_id is None:
+            raise ValueError("set survey_id and user_id before a draft's answers")
+        survey = db.session.get(Survey, self.survey_id)
+        if survey is not None and survey.anonymous:
+            self.sealed_answers = sealing.seal(
+                value or {}, sealing.draft_context(self.survey_id, self.user_id))
+        else:
+            self.sealed_answers = sealing.plain(value or {})
+
+
+class SurveyPoolEntry(db.Model):
+    """An anonymous submission waiting in the mixing pool, sealed.
+
+    Written in the transaction that records the member's participation (so a
+    submission is one atomic step), it holds only ciphertext: the answers and the
+    segment values the survey breaks down by, sealed under the key of this survey's
+    current release `epoch`. No member, time or order: a random key, and WITHOUT
+    ROWID on SQLite. `portal/surveys/pool.py` releases entries into
+    `survey_responses` in shuffled batches of at least PRIVACY_MIN_N and deletes them.
+    """
+
+    __tablename__ = "survey_pool"
+    __table_args__ = (sa.Index("ix_survey_pool_survey_id", "survey_id"), NO_ROWID)
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column()
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class SurveyResponse(db.Model):

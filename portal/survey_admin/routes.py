@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import sealing
 from portal.errors import NotFound, PortalError
 from portal.extensions import db
 from portal.models import Objective, SurveyOption, SurveyQuestion, SurveySection
@@ -45,6 +46,12 @@ def _status(form, err: PortalError | None = None) -> int:
 
 
 # Surveys ------------------------------------------------------------------------------
+
+@bp.context_processor
+def _anonymity_key_problem() -> dict:
+    # Admins see at once when anonymous surveys cannot take answers, and why.
+    return {"anonymity_problem": sealing.admin_message(sealing.status())}
+
 
 @bp.get("/")
 def index():

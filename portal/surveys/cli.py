@@ -1,12 +1,15 @@
-"""`flask surveys ...`: load survey templates, finish interrupted submissions, sync times."""
+"""`flask surveys ...`: load survey templates, release the mixing pool, sync times."""
 
 from __future__ import annotations
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from portal import sealing
 from portal.extensions import db
-from portal.surveys import definition, lifecycle, submission, templates
+from portal.models import SurveyPoolEntry
+from portal.surveys import definition, lifecycle, pool, templates
 
 surveys_cli = AppGroup("surveys", help="Survey templates and maintenance.")
 
@@ -35,14 +38,21 @@ def load_template(name: str) -> None:
                "/admin/surveys.")
 
 
-@surveys_cli.command("finish-submissions")
-def finish_submissions() -> None:
-    """Store submissions that were interrupted after the member was recorded."""
-    done = submission.finish_sealed_drafts()
-    click.echo(f"{done} interrupted submission(s) stored.")
+@surveys_cli.command("release")
+def release() -> None:
+    """Release anonymous answers waiting in the mixing pool: every pool of at least
+    PRIVACY_MIN_N, and whatever waits for a closed survey (survey pages do this too)."""
+    state = sealing.status()
+    if state != sealing.OK:
+        click.echo(sealing.admin_message(state), err=True)
+        raise SystemExit(1)
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry))
+    done = pool.release_due()
+    click.echo(f"{done} waiting answer(s) released; {waiting - done} still wait for a batch.")
 
 
 @surveys_cli.command("sync")
 def sync() -> None:
-    """Open and close surveys whose time has come (pages also do this by themselves)."""
+    """Open and close surveys whose time has come, and release the pools that are due
+    (pages also do this by themselves)."""
     click.echo(f"{lifecycle.sync_due_surveys()} survey(s) opened or closed.")

@@ -1,4 +1,5 @@
-"""Opening and closing times that act by themselves, without a background worker.
+"""Opening and closing times that act by themselves, without a background worker;
+and the release of the anonymous mixing pools that are due (`pool.release_due`).
 
 Pages that depend on a survey's state call `sync_due_surveys()` first: one
 indexed query finds surveys whose opening or closing time has passed, and only
@@ -18,6 +19,7 @@ from portal import audit
 from portal.errors import InvalidTransition
 from portal.extensions import db
 from portal.models import Survey, SurveyStatus
+from portal.surveys import pool
 from portal.timeutil import now_utc
 
 log = logging.getLogger("portal.surveys")
@@ -58,4 +60,6 @@ def sync_due_surveys(now: datetime | None = None) -> int:
         except InvalidTransition as exc:
             db.session.rollback()
             log.warning("survey %s could not open at its time: %s", survey_id, exc.message)
+    # Then the pools that are due: a batch is complete, or its survey has closed.
+    pool.release_due()
     return moved

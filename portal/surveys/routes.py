@@ -28,7 +28,6 @@ def _user():
 @bp.get("/")
 @verified_required
 def index():
-    submission.finish_sealed_drafts(_user())
     return render_template("surveys/index.html", listings=services.surveys_for(_user()))
 
 
@@ -81,7 +80,7 @@ def section(survey_id: int, number: int):
             return redirect(url_for("surveys.index"))
         return redirect(_page_url(survey.id, target, page.total))
     draft = services.get_draft(survey, _user())
-    if draft is None or draft.sealed_response_id is not None:
+    if draft is None:
         return redirect(url_for("surveys.show", survey_id=survey.id))
     page = services.page_for(survey, _user())
     if number > page.first_open_index() or number > page.total:
@@ -105,7 +104,7 @@ def _render_section(survey, number, form, values, errors, form_errors, status):
 def review(survey_id: int):
     survey = services.get_open_survey(survey_id, _user())
     draft = services.get_draft(survey, _user())
-    if draft is None or draft.sealed_response_id is not None:
+    if draft is None:
         return redirect(url_for("surveys.show", survey_id=survey.id))
     page = services.page_for(survey, _user())
     if page.first_open_index() <= page.total:

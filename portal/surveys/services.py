@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
-from portal import segments
+from portal import sealing, segments
 from portal.errors import Conflict, Forbidden, NotFound, PortalError
 from portal.extensions import db
 from portal.feedback.sqlutil import insert_ignore
@@ -114,6 +114,9 @@ def get_open_survey(survey_id: int, user: User) -> Survey:
         raise Conflict("This survey is closed and no longer accepts answers.")
     if not in_audience(survey, user):
         raise Forbidden("This survey is for a different group of members.")
+    if survey.anonymous and sealing.status() != sealing.OK:
+        # Never a clear-text answer: without the right key nothing is taken.
+        raise sealing.AnonymityKeyUnavailable(sealing.status())
     return survey
 
 
@@ -161,8 +164,6 @@ class Page:
 
 def _writable_draft(survey: Survey, user: User, *, create: bool) -> SurveyDraft | None:
     draft = get_draft(survey, user)
-    if draft is not None and draft.sealed_response_id is not None:
-        raise Conflict("You have already submitted this survey.")
     if draft is None and has_participated(survey, user) and survey.anonymous:
         raise Conflict("You have already submitted this survey; anonymous answers cannot be "
                        "changed.")
@@ -184,11 +185,13 @@ def _create_draft(survey: Survey, user: User, answers: dict[str, Any]) -> Survey
     row lock, SQLite's write lock), then does nothing, and that request carries on
     with the row as stored, so neither fails and what the earlier one saved is kept.
     """
+    probe = SurveyDraft(survey_id=survey.id, user_id=user.id, answers=answers)
     insert_ignore(SurveyDraft.__table__,
-                  {"survey_id": survey.id, "user_id": user.id, "answers": answers,
-                   "completed_sections": []}, ["survey_id", "user_id"])
+                  {"survey_id": survey.id, "user_id": user.id,
+                   "sealed_answers": probe.sealed_answers, "completed_sections": []},
+                  ["survey_id", "user_id"])
     draft = db.session.get(SurveyDraft, (survey.id, user.id))
-    if draft is None or draft.sealed_response_id is not None:
+    if draft is None:
         # The other request's draft was submitted (and removed) in the meantime.
         raise Conflict("You have already submitted this survey.")
     return draft
@@ -353,7 +356,7 @@ def export_member_surveys(user: User) -> dict[str, Any]:
             item["note"] = ("You took part in this anonymous survey. Your answers are not "
                             "linked to you, so they cannot be included.")
         draft = drafts.get(survey.id)
-        if draft is not None and draft.sealed_response_id is None:
+        if draft is not None:
             item["unsubmitted_draft"] = _readable(survey, draft.answers or {})
         items.append(item)
     return {"surveys": items}
