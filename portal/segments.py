@@ -117,13 +117,19 @@ def is_valid(key: str, code: str | None) -> bool:
     return dim is not None and (code is None or code in dim.codes)
 
 
-def filter_choices(not_answered: str, all_label: str = "All members"
+def filter_choices(not_answered: str, all_label: str = "All members",
+                   keys: tuple[str, ...] | None = None, generalised: bool = False
                    ) -> list[tuple[str, str]]:
     """(value, label) pairs for a "members in segment" filter: every value of every
     dimension as "dimension:code", and "dimension:<not_answered>" for members who
-    did not say. The first pair (value "") means no filter."""
+    did not say. The first pair (value "") means no filter. `keys` limits the
+    dimensions (a survey's breakdown); `generalised` adds "Other or not shown"."""
     out = [("", all_label)]
     for d in DIMENSIONS:
+        if keys is not None and d.key not in keys:
+            continue
         out += [(f"{d.key}:{code}", f"{d.label}: {label}") for code, label in d.choices]
+        if generalised:
+            out.append((f"{d.key}:{GENERALISED}", f"{d.label}: {GENERALISED_LABEL}"))
         out.append((f"{d.key}:{not_answered}", f"{d.label}: Not answered"))
     return out

@@ -33,6 +33,7 @@ def data(app, plan):
     factories.make_raw_comment(a1, rnd, LONE_TEXT, user=lone, region="south",
                                career_stage="early")
     survey = factories.make_survey()
+    survey.breakdown_dimensions = ["career_stage", "region"]
     for i in range(30):
         factories.add_response(survey, {"q1": {"option": "yes", "other": None}, "q4": 9,
                                         "q10": f"West goal {i}"}, region="west")

@@ -113,11 +113,11 @@ def test_a_restored_copy_passes_reports_verify_and_the_anonymity_check(app, runn
     and still cannot pair anonymous survey responses with the members who gave them."""
     import random
 
-    from portal.surveys import submission
+    from portal.surveys import pool
     from tests.test_survey_anonymity import _correct, _submit_many
 
     _populate()
-    monkeypatch.setattr(submission, "_rng", random.Random(8))
+    monkeypatch.setattr(pool, "_rng", random.Random(8))
     survey = factories.make_survey()
     truth = _submit_many(survey, 16)
     survey_id = survey.id

@@ -17,7 +17,8 @@ from flask import g
 
 from portal.extensions import db
 from portal.logging_setup import OneLineFormatter
-from portal.models import SurveyResponse, User
+from portal.models import SurveyPoolEntry, SurveyResponse, User
+from portal.surveys import pool
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -105,6 +106,9 @@ def test_no_secret_reaches_a_log_line_during_a_full_journey(app, client, login, 
     for number, data in enumerate((SECTION_1, SECTION_2, SECTION_3, SECTION_4), start=1):
         client.post_form(f"/surveys/{survey.id}/sections/{number}", {**data, "action": "next"})
     assert client.post_form(f"/surveys/{survey.id}/submit").status_code == 200
+    entry_id = db.session.scalar(sa.select(SurveyPoolEntry.id))
+    secrets.add(str(entry_id), entry_id.hex)
+    assert pool.release(survey.id, final=True).released == 1
     response_id = db.session.scalar(sa.select(SurveyResponse.id))
     secrets.add(str(response_id), response_id.hex)
     # Denied requests.

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import Survey, SurveyAnswer, SurveyParticipation, SurveyResponse, User
 from portal.survey_results import highlights, queries
 from portal.surveys import answers as ans
+from portal.surveys.generalise import recoding
 from portal.surveys.services import answers_of_response, final_answers
 
 ARGS = ["demo-data", "--members", "400", "--seed", "5", "--quiet", "--password", "demo pass"]
@@ -44,13 +45,26 @@ def test_demo_data_adds_valid_anonymous_survey_responses(app, runner):
         assert final_answers(survey, answers) == answers
         assert ans.prune(survey.sections, answers) == answers
 
-    # The responses carry the participants' segment values, copied.
-    cols = [getattr(User, k) for k in segments.KEYS]
-    members = Counter(db.session.execute(sa.select(*cols).join(
+    # The responses carry only the breakdown dimensions, as a release stores them:
+    # every stored combination is the recoding of the participants' own, and shared
+    # by at least PRIVACY_MIN_N of them; the other dimensions are never stored.
+    keys = survey.breakdown_keys
+    members = Counter(tuple(r) for r in db.session.execute(sa.select(
+        *[getattr(User, k) for k in keys]).join(
         SurveyParticipation, SurveyParticipation.user_id == User.id)).all())
-    copied = Counter(db.session.execute(sa.select(
-        *[getattr(SurveyResponse, k) for k in segments.KEYS])).all())
-    assert members == copied
+    mapping = recoding(members, 10, len(keys))
+    expected = Counter()
+    for combo, count in members.items():
+        expected[mapping[combo]] += count
+    copied = Counter(tuple(r) for r in db.session.execute(sa.select(
+        *[getattr(SurveyResponse, k) for k in keys])).all())
+    assert copied == expected and min(copied.values()) >= 10
+    others = [getattr(SurveyResponse, k) for k in segments.KEYS if k not in keys]
+    assert db.session.scalar(sa.select(sa.func.count()).where(
+        sa.or_(*[c.is_not(None) for c in others]))) == 0
+    # Dates are release days of batches of at least 10.
+    days = Counter(db.session.scalars(sa.select(SurveyResponse.submitted_on)))
+    assert min(days.values()) >= 10
 
     # The structure a reader should find: members without employer support rate it lower.
     q6, q7 = survey.question_by_code("q6"), survey.question_by_code("q7")

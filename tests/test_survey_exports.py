@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 
 import openpyxl
 import pytest
@@ -43,8 +44,8 @@ def test_csv_one_row_per_response_with_stable_codes(as_leader, filled):
     rows = _csv(resp)
     assert len(rows) == 32
     header = list(rows[0])
-    assert header[:7] == ["response_id", "career_stage", "library_type", "work_role", "region",
-                          "membership_type", "submitted_month"]
+    # Only the survey's breakdown dimensions are stored, so only they are exported.
+    assert header[:4] == ["response_id", "career_stage", "library_type", "submitted_month"]
     for code in ("q1", "q1_other", "q2_a", "q2_b", "q2_x", "q2_other", "q3", "q4", "q5",
                  "q6", "q7_s1", "q7_s2", "q8_web", "q8_course", "q8_mentor", "q9", "q10"):
         assert code in header
@@ -60,6 +61,28 @@ def test_csv_one_row_per_response_with_stable_codes(as_leader, filled):
     stages = {r["career_stage"] for r in rows}
     assert stages == {"early", "suppressed"}
     assert sum(r["career_stage"] == "suppressed" for r in rows) == 12
+
+
+def test_no_exported_combination_of_segments_and_month_is_rarer_than_k(as_leader, app):
+    survey = factories.make_survey()
+    groups = [("early", "academic", 15), ("mid", "public", 15), ("early", "public", 3)]
+    i = 0
+    for stage, library, n in groups:
+        for _ in range(n):
+            factories.add_response(survey, answers(i), career_stage=stage,
+                                   library_type=library)
+            i += 1
+    db.session.commit()
+    rows = _csv(as_leader.get(f"/reports/surveys/{survey.id}/responses.csv"))
+    assert len(rows) == 33  # every response is exported ...
+    combos = Counter((r["career_stage"], r["library_type"], r["submitted_month"])
+                     for r in rows)
+    # ... but the 3 early-career public librarians are not a visible combination.
+    assert all(n >= 10 for n in combos.values()), combos
+    assert ("early", "public", rows[0]["submitted_month"]) not in combos
+    codebook = {r[0]: r for r in csv.reader(io.StringIO(as_leader.get(
+        f"/reports/surveys/{survey.id}/codebook.csv").get_data(as_text=True)))}
+    assert "shared by fewer than 10 rows" in codebook["submitted_month"][5]
 
 
 def test_codebook_describes_every_column(as_leader, filled):

@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal import segments
-from portal.models.survey import QUESTION_TYPE_LABELS
+from portal.models.survey import MAX_BREAKDOWN, QUESTION_TYPE_LABELS
 from portal.surveys import definition
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -41,6 +41,14 @@ class SurveyForm(FlaskForm):
                                   validators=[Optional()])
     closes_at = DateTimeLocalField("Closes at (UTC, optional)", format=DATETIME_FORMATS,
                                    validators=[Optional()])
+    breakdown = SelectMultipleField(
+        "Compare results by", choices={d.key: d.label for d in segments.DIMENSIONS},
+        validators=[Optional()])
+
+    def validate_breakdown(self, field):
+        if len(field.data or []) > MAX_BREAKDOWN:
+            raise ValidationError(f"Choose at most {MAX_BREAKDOWN} segments to compare "
+                                  "results by: more would make groups too small to show.")
 
     def audience(self) -> dict[str, list[str]]:
         return {dim.key: getattr(self, f"aud_{dim.key}").data for dim in segments.DIMENSIONS

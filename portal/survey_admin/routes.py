@@ -120,6 +120,7 @@ def edit(survey_id: int):
         form.objective.data = survey.objective.code if survey.objective else ""
         for key, codes in (survey.audience or {}).items():
             getattr(form, f"aud_{key}").data = codes
+        form.breakdown.data = list(survey.breakdown_keys)
     err = None
     if form.validate_on_submit():
         try:
@@ -127,7 +128,8 @@ def edit(survey_id: int):
                 _actor(), survey, title=form.title.data, introduction=form.introduction.data,
                 anonymous=form.anonymous.data, audience=form.audience(),
                 opens_at=form.opens_at.data, closes_at=form.closes_at.data,
-                objective_code=form.objective.data or None)
+                objective_code=form.objective.data or None,
+                breakdown=form.breakdown.data or [])
             db.session.commit()
             flash("Survey settings saved.", "success")
             return redirect(url_for("survey_admin.edit", survey_id=survey.id))

@@ -27,6 +27,7 @@ from portal.models import (
     SurveySection,
     User,
 )
+from portal.models.survey import DEFAULT_BREAKDOWN
 from portal.surveys import definition
 from portal.surveys.services import with_structure
 
@@ -118,12 +119,15 @@ def create_survey(actor: User, title: str, introduction: str = "", anonymous: bo
 
 def update_survey(actor: User, survey: Survey, *, title: str, introduction: str,
                   anonymous: bool, audience: dict[str, list[str]], opens_at: datetime | None,
-                  closes_at: datetime | None, objective_code: str | None) -> None:
+                  closes_at: datetime | None, objective_code: str | None,
+                  breakdown: list[str] | None = None) -> None:
     """Settings of a survey. Anonymity is fixed once open; the audience and the
     opening time once it has opened; the closing time can move while it is open."""
     if survey.is_closed:
         raise Conflict("The survey is closed; duplicate it to make a new version.")
     survey.set_anonymous(anonymous)
+    if breakdown is not None:
+        survey.set_breakdown(breakdown)
     if not survey.is_draft and (audience != (survey.audience or {})
                                 or opens_at != survey.opens_at):
         raise Conflict("The audience and the opening time are fixed once the survey has "
@@ -193,6 +197,7 @@ def create_from_definition(data: dict[str, Any], actor: User | None, *,
             Objective.code == data["objective"]))
     survey = Survey(title=data["title"], introduction=data.get("introduction", ""),
                     anonymous=data.get("anonymous", True), audience=data.get("audience", {}),
+                    breakdown_dimensions=list(data.get("breakdown", DEFAULT_BREAKDOWN)),
                     objective_id=objective_id, template_key=template_key,
                     created_by_id=actor.id if actor else None)
     numbers = [0]

@@ -19,6 +19,7 @@ import io
 import itertools
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from portal.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from portal.survey_results import queries, summaries
 from portal.survey_results.queries import ALL, Slice
 from portal.surveys.answers import NA
+from portal.surveys.generalise import recoding
 
 SUPPRESSED = "suppressed"
 WITHHELD = "withheld"
@@ -64,6 +66,8 @@ def columns(survey: Survey) -> list[Column]:
     question q<code> or q<code>_<option code>."""
     cols = [Column("response_id", "Random response key", None, None, "id")]
     for dim in segments.DIMENSIONS:
+        if dim.key not in survey.breakdown_keys:
+            continue  # never stored for this survey
         cols.append(Column(dim.key, dim.label, None, None, "segment",
                            "; ".join(f"{c} = {label}" for c, label in dim.choices)
                            + "; empty = not answered"))
@@ -115,6 +119,9 @@ class Plan:
     hidden_segments: dict[str, set]
     withheld_questions: set[int]
     total: int
+    # {(segment values..., month): the same, with rare parts suppressed}
+    recode: dict[tuple, tuple] | None = None
+    generalised: int = 0  # rows with a part of their combination suppressed
 
 
 def plan(survey: Survey, where: Slice = ALL) -> Plan:
@@ -125,21 +132,50 @@ def plan(survey: Survey, where: Slice = ALL) -> Plan:
         raise ExportRefused(f"This selection has {privacy.suppressed_label()} responses, so "
                             "it cannot be exported.")
     hidden = {}
-    for dim in segments.DIMENSIONS:
-        counts = queries.segment_counts(survey, dim.key, where)
+    for key in survey.breakdown_keys:
+        counts = queries.segment_counts(survey, key, where)
         shown = privacy.suppress_cells(counts)
-        hidden[dim.key] = {k for k, v in shown.items() if v is None}
+        hidden[key] = {k for k, v in shown.items() if v is None}
+    recode, generalised = _combination_recoding(survey, where, hidden)
     texts = queries.text_counts(survey, where)
     withheld = {qid for qid in {q.id for q in survey.ordered_questions()}
                 if 0 < texts.get(qid, 0) < privacy.min_comments()}
     cols = columns(survey)
+    combined = (f"{generalised} row(s) where the combination of segments and month is "
+                f"shared by fewer than {privacy.min_n()} rows: the rarest parts "
+                "suppressed") if generalised else ""
     for col in cols:
         if col.kind == "segment" and hidden[col.code]:
             col.note = f"values describing {privacy.suppressed_label()} people: suppressed"
+        if col.kind in ("segment", "month") and combined:
+            col.note = "; ".join(filter(None, [col.note, combined]))
         if col.kind in ("text", "other") and col.question.id in withheld:
             col.note = (f"withheld: fewer than {privacy.min_comments()} written answers in "
                         "this selection")
-    return Plan(survey, where, cols, hidden, withheld, total)
+    return Plan(survey, where, cols, hidden, withheld, total, recode, generalised)
+
+
+def _combination_recoding(survey: Survey, where: Slice, hidden: dict[str, set]):
+    """No exported combination of segment values and month may be shared by fewer
+    than PRIVACY_MIN_N rows: the month goes first, then the later segments (the
+    recoding of portal/surveys/generalise.py, over the rows of this export)."""
+    keys = survey.breakdown_keys
+    cols = [getattr(SurveyResponse, k) for k in keys]
+    counts: Counter = Counter()
+    for row in db.session.execute(
+            sa.select(*cols, SurveyResponse.submitted_on, sa.func.count())
+            .where(SurveyResponse.id.in_(queries.response_ids(survey, where)))
+            .group_by(*cols, SurveyResponse.submitted_on)):
+        counts[_combo(keys, row[:-2], row[-2], hidden)] += row[-1]
+    mapping = recoding(counts, privacy.min_n(), len(keys) + 1)
+    changed = sum(n for combo, n in counts.items() if mapping[combo] != combo)
+    return mapping, changed
+
+
+def _combo(keys, values, submitted, hidden) -> tuple:
+    segs = tuple(SUPPRESSED if v in hidden[k] else v for k, v in zip(keys, values,
+                                                                     strict=True))
+    return (*segs, submitted.strftime("%Y-%m") if submitted else "")
 
 
 def _rows(p: Plan) -> Iterator[list[str]]:
@@ -161,9 +197,12 @@ def _rows(p: Plan) -> Iterator[list[str]]:
             first = first or r
             if r[n_seg + 2] is not None:
                 by_q.setdefault(r[n_seg + 2], []).append(r[n_seg + 3:])
-        segs = dict(zip(segments.KEYS, first[1:n_seg + 1], strict=True))
-        submitted = first[n_seg + 1]
-        yield [_cell(col, rid, segs, submitted, by_q, p) for col in p.columns]
+        keys = p.survey.breakdown_keys
+        raw = dict(zip(segments.KEYS, first[1:n_seg + 1], strict=True))
+        combo = p.recode[_combo(keys, [raw[k] for k in keys], first[n_seg + 1],
+                                p.hidden_segments)]
+        segs = dict(zip(keys, combo[:-1], strict=True))
+        yield [_cell(col, rid, segs, combo[-1], by_q, p) for col in p.columns]
 
 
 def _safe_text(text: str) -> str:
@@ -176,9 +215,9 @@ def _cell(col: Column, rid, segs, submitted, by_q, p: Plan) -> str:
         return str(rid)
     if col.kind == "segment":
         value = segs[col.code]
-        return SUPPRESSED if value in p.hidden_segments[col.code] else (value or "")
+        return SUPPRESSED if value == segments.GENERALISED else (value or "")
     if col.kind == "month":
-        return submitted.strftime("%Y-%m") if submitted else ""
+        return SUPPRESSED if submitted == segments.GENERALISED else submitted
     q = col.question
     rows = by_q.get(q.id, [])
     if col.kind == "multi":

@@ -11,8 +11,10 @@ from portal.models import Survey
 from portal.survey_results.queries import Slice
 
 
-def segment_choices() -> list[tuple[str, str]]:
-    return segments.filter_choices(not_answered="none")
+def segment_choices(survey: Survey) -> list[tuple[str, str]]:
+    """Only the survey's breakdown dimensions: responses store no other segment."""
+    return segments.filter_choices(not_answered="none", keys=survey.breakdown_keys,
+                                   generalised=survey.anonymous)
 
 
 def answer_choices(survey: Survey) -> list[tuple[str, str]]:
@@ -28,7 +30,7 @@ class FilterForm(QueryForm):
     answer = SelectField("Who answered", choices=[], validators=[Optional()])
 
     def setup(self, survey: Survey) -> FilterForm:
-        self.segment.choices = segment_choices()
+        self.segment.choices = segment_choices(survey)
         self.answer.choices = answer_choices(survey)
         return self
 
@@ -53,6 +55,8 @@ class CrosstabForm(FilterForm):
 
     def setup(self, survey: Survey) -> CrosstabForm:
         super().setup(survey)
+        self.dimension.choices = {d.key: d.label for d in segments.DIMENSIONS
+                                  if d.key in survey.breakdown_keys}
         self.question.choices = [(q.code, f"{q.code.upper()}: {q.prompt[:80]}")
                                  for q in survey.ordered_questions() if q.is_choice]
         return self

@@ -19,6 +19,7 @@ from portal.models import (
     Survey,
     SurveyAnswer,
     SurveyAnswerCount,
+    SurveyParticipation,
     SurveyQuestion,
     SurveyQuestionCount,
     SurveyResponse,
@@ -86,6 +87,23 @@ MULTI_ROW_TYPES = ("multiple_choice", "likert_matrix", "ranking")
 def count_responses(survey: Survey, where: Slice = ALL) -> int:
     sub = response_ids(survey, where).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(sub)) or 0
+
+
+def participation_count(survey: Survey) -> int:
+    """Members recorded as having answered: released responses and those still waiting
+    in the mixing pool (response rates use this, so they are exact at every moment)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(SurveyParticipation)
+                             .where(SurveyParticipation.survey_id == survey.id)) or 0
+
+
+def generalised_count(survey: Survey) -> int:
+    """Responses with at least one segment stored as "Other or not shown"."""
+    cols = [getattr(SurveyResponse, key) for key in survey.breakdown_keys]
+    if not cols:
+        return 0
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        SurveyResponse.survey_id == survey.id,
+        sa.or_(*[c == segments.GENERALISED for c in cols]))) or 0
 
 
 def respondents_per_question(survey: Survey, where: Slice,

@@ -12,7 +12,7 @@ from portal.models import Survey, SurveyStatus
 from portal.security import leader_required
 from portal.survey_results import exports, queries, summaries
 from portal.survey_results.forms import CrosstabForm, FilterForm, TextSearchForm
-from portal.surveys import definition
+from portal.surveys import definition, pool
 from portal.surveys.lifecycle import sync_due_surveys
 from portal.surveys.services import audience_label, with_structure
 
@@ -60,9 +60,12 @@ def show(survey_id: int):
     total, items = summaries.summarise(survey, where)
     eligible = queries.eligible_members(survey)
     overall = queries.count_responses(survey) if where.is_filtered else total
+    taken_part = max(queries.participation_count(survey), queries.count_responses(survey))
     rate = {"responses": privacy.suppress_total(overall), "eligible": eligible.count,
-            "pct": stats.percent(privacy.suppress_total(overall), eligible.count),
-            "explanation": eligible.explanation}
+            "pct": stats.percent(privacy.suppress_total(taken_part), eligible.count),
+            "explanation": eligible.explanation,
+            "waiting": pool.waiting(survey.id) if survey.anonymous else 0,
+            "generalised": queries.generalised_count(survey) if survey.anonymous else 0}
     chart_map = {}
     for s in items:
         for table in s.tables[:1]:

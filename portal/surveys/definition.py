@@ -10,6 +10,7 @@ File format::
     {"format": "portal-survey/1", "title": "...", "introduction": "Markdown",
      "anonymous": true, "objective": "E3" | null,
      "audience": {"career_stage": ["early", "mid"]},            # {} = all members
+     "breakdown": ["career_stage", "library_type"],  # optional; at most two dimensions
      "sections": [
        {"title": "...", "description": "...",
         "show_if": {"question": "q1", "any_of": ["2"]} | null,
@@ -27,7 +28,14 @@ from datetime import date
 from typing import Any
 
 from portal import segments
-from portal.models.survey import CHOICE_TYPES, OPTION_TYPES, SCALE_TYPES, QuestionType
+from portal.models.survey import (
+    CHOICE_TYPES,
+    DEFAULT_BREAKDOWN,
+    MAX_BREAKDOWN,
+    OPTION_TYPES,
+    SCALE_TYPES,
+    QuestionType,
+)
 
 FORMAT = "portal-survey/1"
 QUESTION_TYPES = [t.value for t in QuestionType]
@@ -227,7 +235,7 @@ def validate(data: Any, *, allow_empty: bool = False) -> dict[str, Any]:
     if data.get("format") != FORMAT:
         problems.append(f'format: must be "{FORMAT}"')
     known_top = {"format", "title", "introduction", "anonymous", "objective", "audience",
-                 "sections"}
+                 "breakdown", "sections"}
     for key in sorted(set(data) - known_top):
         problems.append(f"{key}: unknown field")
     out: dict[str, Any] = {"format": FORMAT}
@@ -244,6 +252,14 @@ def validate(data: Any, *, allow_empty: bool = False) -> dict[str, Any]:
         objective = None
     out["objective"] = objective
     out["audience"] = _validate_audience(data.get("audience", {}), problems)
+    breakdown = data.get("breakdown", list(DEFAULT_BREAKDOWN))
+    if (not isinstance(breakdown, list) or len(breakdown) > MAX_BREAKDOWN
+            or any(k not in segments.KEYS for k in breakdown)
+            or len(set(breakdown)) != len(breakdown)):
+        problems.append(f"survey.breakdown: a list of at most {MAX_BREAKDOWN} different "
+                        f"segment dimensions ({', '.join(segments.KEYS)})")
+        breakdown = list(DEFAULT_BREAKDOWN)
+    out["breakdown"] = [k for k in segments.KEYS if k in breakdown]
     sections = data.get("sections")
     if not isinstance(sections, list) or not sections:
         problems.append("sections: list at least one section")
@@ -401,6 +417,7 @@ def export(survey) -> dict[str, Any]:
         "anonymous": survey.anonymous,
         "objective": survey.objective.code if survey.objective else None,
         "audience": survey.audience or {},
+        "breakdown": list(survey.breakdown_keys),
         "sections": [
             {"title": s.title, "description": s.description or "", "show_if": s.show_if,
              "questions": [

@@ -10,20 +10,23 @@ The anonymity rules of portal/surveys/submission.py hold for these rows too:
 the participations are committed in one transaction and the responses in
 another (so on PostgreSQL no `xmin` is shared), the responses have random UUID
 keys and are written in key order, which is unrelated to the members' order;
-they carry the copied segment values and a date without a time, and nothing
-else. No log line names a member. (The answers are fake and follow from the
-seed, so the seed itself is the only secret a demo database has.)
+they carry only the survey's breakdown dimensions, recoded as a release would
+(portal/surveys/generalise.py), and the day of their batch's release (batches of
+PRIVACY_MIN_N in a random order), and nothing else. No log line names a member.
+(The answers are fake and follow from the seed, so the seed itself is the only
+secret a demo database has.)
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 import numpy as np
 import sqlalchemy as sa
 
-from portal import segments
+from portal import privacy, segments
 from portal.extensions import db
 from portal.models import (
     Survey,
@@ -34,6 +37,7 @@ from portal.models import (
 )
 from portal.reports import bulkload
 from portal.surveys import templates
+from portal.surveys.generalise import recoding
 from portal.timeutil import now_utc
 
 TEMPLATE = "pd-needs"
@@ -108,7 +112,8 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
     who = ids[rng.random(len(ids)) < SHARE_ANSWERING]
     seg = _segments(who)
     answers, n = _answers(rng, survey, seg)
-    days = rng.integers(0, OPEN_DAYS, n)
+    days = _release_days(rng, n, privacy.min_n())
+    stored = _stored_segments(survey.breakdown_keys, seg, n, privacy.min_n())
 
     bulkload.insert_rows(SurveyParticipation.__table__, ("survey_id", "user_id"),
                          ((survey_id, int(u)) for u in who))
@@ -125,13 +130,36 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
     bulkload.insert_rows(
         SurveyResponse.__table__, ("id", "survey_id", "submitted_on", *segments.KEYS),
         ((keys[i], survey_id, _day(opened + timedelta(days=int(days[i])), sqlite),
-          *(seg[k][i] for k in segments.KEYS)) for i in order))
+          *(stored[k][i] for k in segments.KEYS)) for i in order))
     answers.sort(key=lambda row: (str(keys[row[0]]), row[1], row[2]))
     bulkload.insert_rows(
         SurveyAnswer.__table__, ("response_id", "question_id", "item", "num_value", "text_value"),
         ((keys[i], q, item, num, text) for i, q, item, num, text in answers))
     db.session.commit()
     return n
+
+
+def _release_days(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """The day each response was released: respondents in a random order, in batches
+    of k (the last short batch joins the one before), spread over the open days."""
+    batches = max(1, n // k)
+    order = rng.permutation(n)
+    days = np.zeros(n, dtype=np.int64)
+    for b in range(batches):
+        end = n if b == batches - 1 else (b + 1) * k
+        days[order[b * k:end]] = (b * OPEN_DAYS) // batches
+    return days
+
+
+def _stored_segments(keys, seg: dict[str, list], n: int, k: int) -> dict[str, list]:
+    """What a release stores: only the breakdown dimensions, recoded so that every
+    stored combination is shared by at least k participants (generalise.py)."""
+    combos = [tuple(seg[key][i] for key in keys) for i in range(n)]
+    mapping = recoding(Counter(combos), k, len(keys))
+    out = {key: [None] * n for key in segments.KEYS}
+    for j, key in enumerate(keys):
+        out[key] = [mapping[c][j] for c in combos]
+    return out
 
 
 def _key(value: uuid.UUID, sqlite: bool):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,6 +65,9 @@ class Receipt:
     anonymous: bool
     submitted_on: Any
     sections: list
+    # Read before any commit: the page must render even if the database goes away.
+    title: str = ""
+    breakdown_keys: tuple[str, ...] = ()
 
 
 def submit(survey: Survey, user: User) -> Receipt:
@@ -110,11 +114,12 @@ def _submit_anonymous(survey: Survey, user: User) -> Receipt:
 def _submit_anonymous_steps(survey: Survey, user: User) -> Receipt:
     sealing.require_key()
     segments = user.segment_values()
+    title, keys = survey.title, survey.breakdown_keys
     try:
         draft = _locked_draft(survey, user)
         _check_complete(survey, draft, ans.prune(survey.sections, dict(draft.answers or {})))
         answers = final_answers(survey, dict(draft.answers or {}))
-        shown = summary(survey, answers)
+        shown = _plain(summary(survey, answers))
         db.session.add(SurveyParticipation(survey_id=survey.id, user_id=user.id))
         db.session.flush()
         pool.enter(survey, answers, segments)
@@ -126,13 +131,26 @@ def _submit_anonymous_steps(survey: Survey, user: User) -> Receipt:
     except Exception:
         db.session.rollback()
         raise
+    # A failed release rolls back, which expires every object in the session; the
+    # signed-in member must still render on the thank-you page without the database.
+    db.session.expunge(user)
     try:
         pool.release(survey.id)
     except Exception:
         # The answers are accepted and durable in the pool; the next page or
         # `flask surveys release` releases them. Never name the member here.
         log.exception("releasing a survey's pool failed; it will be retried")
-    return Receipt(survey, True, today_utc(), shown)
+    finally:
+        db.session.add(user)
+    return Receipt(survey, True, today_utc(), shown, title, keys)
+
+
+def _plain(shown: list) -> list:
+    """The summary as plain values (section titles, prompts, texts), readable after
+    the session is gone."""
+    return [(SimpleNamespace(title=section.title),
+             [(SimpleNamespace(prompt=q.prompt), text) for q, text in rows])
+            for section, rows in shown]
 
 
 def _submit_attributed(survey: Survey, user: User) -> Receipt:
@@ -173,4 +191,5 @@ def _submit_attributed(survey: Survey, user: User) -> Receipt:
     except Exception:
         db.session.rollback()
         raise
-    return Receipt(survey, False, today_utc(), summary(survey, answers))
+    return Receipt(survey, False, today_utc(), summary(survey, answers), survey.title,
+                   survey.breakdown_keys)
