@@ -47,11 +47,16 @@ class Server:
                 self.proc.wait(5)
 
 
+SECRET_ANONYMITY = "5e" * 32  # benchmark and reliability databases only
+
+
 def portal_env(database_url: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "PORTAL_CONFIG": "development",
         "SECRET_KEY": SECRET,
+        # Every process of one run must seal and open with the same anonymity key.
+        "ANONYMITY_KEY": SECRET_ANONYMITY,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
         "MAIL_BACKEND": "memory",

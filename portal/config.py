@@ -69,6 +69,9 @@ class Config:
         # (portal/surveys/sealing.py). Never stored in the database. Development
         # falls back to a key file beside the database; production has no fallback.
         self.ANONYMITY_KEY = os.environ.get("ANONYMITY_KEY", "")
+        # Anonymous answers released together (never fewer than PRIVACY_MIN_N): a
+        # larger batch keeps more segment detail but makes answers wait longer.
+        self.ANONYMOUS_BATCH_SIZE = _env_int("ANONYMOUS_BATCH_SIZE", 30)
         self.ANONYMITY_KEY_FILE = str((instance / "anonymity.key").resolve())
         self.PRIVACY_MIN_COMMENTS = _env_int("PRIVACY_MIN_COMMENTS", 20)
         self.FLAGS_TO_HIDE = _env_int("FLAGS_TO_HIDE", 3)
@@ -141,6 +144,7 @@ class TestConfig(Config):
         self.SERVER_NAME = None
         self.ANONYMITY_KEY = secrets.token_hex(32)
         self.ANONYMITY_KEY_FILE = ""
+        self.ANONYMOUS_BATCH_SIZE = 0  # batches of PRIVACY_MIN_N
 
 
 class ProductionConfig(Config):

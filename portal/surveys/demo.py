@@ -10,9 +10,9 @@ The anonymity rules of portal/surveys/submission.py hold for these rows too:
 the participations are committed in one transaction and the responses in
 another (so on PostgreSQL no `xmin` is shared), the responses have random UUID
 keys and are written in key order, which is unrelated to the members' order;
-they carry only the survey's breakdown dimensions, recoded as a release would
-(portal/surveys/generalise.py), and the day of their batch's release (batches of
-PRIVACY_MIN_N in a random order), and nothing else. No log line names a member.
+they carry only the survey's breakdown dimensions, recoded within each release
+batch as a release would (portal/surveys/generalise.py), and the day of their
+batch's release, and nothing else. No log line names a member.
 (The answers are fake and follow from the seed, so the seed itself is the only
 secret a demo database has.)
 """
@@ -20,7 +20,6 @@ secret a demo database has.)
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import timedelta
 
 import numpy as np
@@ -36,8 +35,8 @@ from portal.models import (
     User,
 )
 from portal.reports import bulkload
-from portal.surveys import templates
-from portal.surveys.generalise import recoding
+from portal.surveys import pool, templates
+from portal.surveys.generalise import Recoder
 from portal.timeutil import now_utc
 
 TEMPLATE = "pd-needs"
@@ -112,8 +111,11 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
     who = ids[rng.random(len(ids)) < SHARE_ANSWERING]
     seg = _segments(who)
     answers, n = _answers(rng, survey, seg)
-    days = _release_days(rng, n, privacy.min_n())
-    stored = _stored_segments(survey.breakdown_keys, seg, n, privacy.min_n())
+    batches = _release_batches(rng, n, pool.batch_size())
+    days = np.zeros(n, dtype=np.int64)
+    for b, members in enumerate(batches):
+        days[members] = (b * OPEN_DAYS) // len(batches)
+    stored = _stored_segments(survey.breakdown_keys, seg, n, batches, privacy.min_n())
 
     bulkload.insert_rows(SurveyParticipation.__table__, ("survey_id", "user_id"),
                          ((survey_id, int(u)) for u in who))
@@ -139,26 +141,25 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
     return n
 
 
-def _release_days(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """The day each response was released: respondents in a random order, in batches
-    of k (the last short batch joins the one before), spread over the open days."""
-    batches = max(1, n // k)
+def _release_batches(rng: np.random.Generator, n: int, size: int) -> list[np.ndarray]:
+    """Respondents in a random order, cut into release batches of `size` (the last
+    short batch joins the one before)."""
     order = rng.permutation(n)
-    days = np.zeros(n, dtype=np.int64)
-    for b in range(batches):
-        end = n if b == batches - 1 else (b + 1) * k
-        days[order[b * k:end]] = (b * OPEN_DAYS) // batches
-    return days
+    count = max(1, n // size)
+    return [order[b * size:(n if b == count - 1 else (b + 1) * size)] for b in range(count)]
 
 
-def _stored_segments(keys, seg: dict[str, list], n: int, k: int) -> dict[str, list]:
-    """What a release stores: only the breakdown dimensions, recoded so that every
-    stored combination is shared by at least k participants (generalise.py)."""
-    combos = [tuple(seg[key][i] for key in keys) for i in range(n)]
-    mapping = recoding(Counter(combos), k, len(keys))
+def _stored_segments(keys, seg: dict[str, list], n: int, batches, k: int
+                     ) -> dict[str, list]:
+    """What the releases store: only the breakdown dimensions, recoded within each
+    batch so that every stored combination is shared by k members of it
+    (generalise.py)."""
     out = {key: [None] * n for key in segments.KEYS}
-    for j, key in enumerate(keys):
-        out[key] = [mapping[c][j] for c in combos]
+    for members in batches:
+        recode = Recoder(keys, [{key: seg[key][i] for key in keys} for i in members], k)
+        for i in members:
+            for key, value in recode({key: seg[key][i] for key in keys}).items():
+                out[key][i] = value
     return out
 
 

@@ -4,11 +4,14 @@ Someone holding the database knows every participant's segments (the users table
 and `survey_participations`). A response's stored segment combination is then
 only as anonymous as the number of participants the attacker can map to it.
 
-The rule: the stored combination is a deterministic *recoding* of a participant's
-combination, computed from the survey's participants at release time, such that
-every recoded class is shared by at least `k` (PRIVACY_MIN_N) participants. Since
-the attacker can compute the same recoding, the class is all that the response
-says about who gave it: one of at least k.
+Someone who also holds the WAL, or reads the order of participations, knows which
+members a release batch holds. So the rule is applied within each batch: the stored
+combination is a deterministic *recoding* of the member's combination, computed
+from the batch's own combinations, such that every recoded class is shared by at
+least `k` (PRIVACY_MIN_N) members of the batch (and so by at least k of the survey's
+participants). Since the attacker can compute the same recoding, the class is all
+that the response says about who gave it: one of at least k in its batch. Larger
+batches (ANONYMOUS_BATCH_SIZE) keep more detail.
 
 Recoding is hierarchical over the survey's breakdown dimensions, in their order:
 the full combination; then the first dimension kept and the rest "Other or not
@@ -26,11 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from portal import segments
-from portal.extensions import db
-from portal.models import Survey, SurveyParticipation, User
 
 G = segments.GENERALISED
 Combo = tuple[str | None, ...]
@@ -40,6 +39,11 @@ def _level_of(combo: Combo, level: int) -> Combo:
     """Keep the first len(combo) - level values, generalise the rest."""
     keep = len(combo) - level
     return tuple(v if i < keep else G for i, v in enumerate(combo))
+
+
+def _sortable(combo: Combo) -> tuple[str, ...]:
+    # "Not answered" is None: order it without comparing None with text.
+    return tuple("" if v is None else str(v) for v in combo)
 
 
 def recoding(counts: Counter, k: int, width: int) -> dict[Combo, Combo]:
@@ -64,7 +68,8 @@ def recoding(counts: Counter, k: int, width: int) -> dict[Combo, Combo]:
         everything = tuple([G] * width)
         if 0 < sizes.get(everything, 0) < k and len(sizes) > 1:
             # The catch-all class is too small: merge the smallest other class into it.
-            smallest = min((c for c in sizes if c != everything), key=lambda c: (sizes[c], c))
+            smallest = min((c for c in sizes if c != everything),
+                           key=lambda c: (sizes[c], _sortable(c)))
             for combo in counts:
                 if _level_of(combo, level[combo]) == smallest:
                     level[combo] = top
@@ -72,31 +77,18 @@ def recoding(counts: Counter, k: int, width: int) -> dict[Combo, Combo]:
         return {combo: _level_of(combo, level[combo]) for combo in counts}
 
 
-def participant_counts(survey: Survey, keys: Iterable[str]) -> Counter:
-    """How many of the survey's participants have each combination (one GROUP BY)."""
-    cols = [getattr(User, key) for key in keys]
-    if not cols:
-        return Counter()
-    rows = db.session.execute(
-        sa.select(*cols, sa.func.count())
-        .join(SurveyParticipation, SurveyParticipation.user_id == User.id)
-        .where(SurveyParticipation.survey_id == survey.id).group_by(*cols))
-    return Counter({tuple(row[:-1]): row[-1] for row in rows})
-
-
 class Recoder:
-    """Recodes submitted combinations for one release of one survey."""
+    """Recodes the submitted combinations of one release batch."""
 
-    def __init__(self, survey: Survey, k: int) -> None:
-        self.keys = survey.breakdown_keys
-        self.mapping = recoding(participant_counts(survey, self.keys), k, len(self.keys))
+    def __init__(self, keys: tuple[str, ...], batch: list[dict[str, str | None]],
+                 k: int) -> None:
+        self.keys = keys
+        combos = Counter(tuple(values.get(key) for key in keys) for values in batch)
+        self.mapping = recoding(combos, k, len(keys))
 
     def __call__(self, values: dict[str, str | None]) -> dict[str, str | None]:
         combo = tuple(values.get(key) for key in self.keys)
-        # A member whose segments changed since submitting is not in the mapping:
-        # nothing is known about their class, so nothing is stored.
-        stored = self.mapping.get(combo, tuple([G] * len(self.keys)))
-        return dict(zip(self.keys, stored, strict=True))
+        return dict(zip(self.keys, self.mapping[combo], strict=True))
 
 
 def stored_segments(values: dict[str, str | None], keys: Iterable[str]

@@ -5,11 +5,12 @@ A submission to an anonymous survey is one transaction: the participation row
 deletion of the draft. Nothing readable pairs the two: the entry is ciphertext
 under a key that is not in the database (`portal/sealing.py`).
 
-`release(survey)` moves the pool into `survey_responses`, once at least
-PRIVACY_MIN_N entries wait, in ONE transaction of its own:
+`release(survey)` moves the pool into `survey_responses`, once a batch is full
+(ANONYMOUS_BATCH_SIZE, at least PRIVACY_MIN_N), in ONE transaction of its own:
 
 1. the entries are opened, their segment values recoded so that no stored
-   combination is rarer than PRIVACY_MIN_N participants (`generalise.py`);
+   combination is shared by fewer than PRIVACY_MIN_N members of the batch
+   (`generalise.py`);
 2. each becomes a response with a fresh random key and the release DATE (not the
    submission date), inserted with its answers in a shuffled order;
 3. the entries are deleted and the survey's epoch moves on, so the next batch is
@@ -24,9 +25,10 @@ re-inserted with it, so the batch is again at least PRIVACY_MIN_N rows that look
 alike.
 
 After a release the residue is scrubbed: SQLite runs with `secure_delete` (freed
-content is zeroed) and its WAL is checkpointed and truncated; PostgreSQL vacuums
-the pool and drafts tables (and, after padding, the response tables) so the dead
-row versions are removed. What the residue held was ciphertext anyway.
+content is zeroed) and its WAL is checkpointed and truncated; PostgreSQL rewrites
+the pool and drafts tables with VACUUM FULL (and, after padding, the response
+tables) so no dead row version survives in the pages. What the residue held was
+ciphertext anyway.
 
 A crash loses nothing: entries are durable until the release transaction commits,
 and the release is retried by the next survey page (`release_due`), by
@@ -77,7 +79,10 @@ def waiting(survey_id: int) -> int:
 
 
 def batch_size() -> int:
-    return max(1, int(current_app.config["PRIVACY_MIN_N"]))
+    """Answers released together: ANONYMOUS_BATCH_SIZE, and never fewer than
+    PRIVACY_MIN_N. Larger batches keep more segment detail (see generalise.py)."""
+    cfg = current_app.config
+    return max(1, int(cfg["PRIVACY_MIN_N"]), int(cfg.get("ANONYMOUS_BATCH_SIZE") or 0))
 
 
 @dataclass
@@ -110,14 +115,17 @@ def _release(survey_id: int, final: bool) -> Release:
                                .execution_options(populate_existing=True))
     entries = list(db.session.scalars(sa.select(SurveyPoolEntry)
                                       .where(SurveyPoolEntry.survey_id == survey_id)))
-    k = batch_size()
-    if not entries or (len(entries) < k and not final):
+    if not entries or (len(entries) < batch_size() and not final):
         return Release()
-    recode = Recoder(survey, k)
+    k = int(current_app.config["PRIVACY_MIN_N"])
+    payloads = [sealing.unseal(e.sealed, sealing.pool_context(survey_id, e.epoch))
+                for e in entries]
+    # Recoded within the batch: whoever knows which members a batch holds (their
+    # participations' order, the WAL) still finds each stored class k times in it.
+    recode = Recoder(survey.breakdown_keys, [p["segments"] for p in payloads], k)
     day = today_utc()
     batch: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    for entry in entries:
-        payload = sealing.unseal(entry.sealed, sealing.pool_context(survey_id, entry.epoch))
+    for payload in payloads:
         response = {"id": uuid.uuid4(), "survey_id": survey_id, "submitted_on": day,
                     **stored_segments(recode(payload["segments"]), survey.breakdown_keys)}
         batch.append((response, answer_rows(survey, payload["answers"])))
@@ -185,12 +193,17 @@ def scrub(*, padded: bool = False) -> None:
                 with engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             return
+        # VACUUM FULL writes the tables anew: a plain VACUUM frees dead row versions
+        # but leaves their bytes in the pages' free space. The pool and the drafts
+        # are small; the response tables are rewritten only after a padded (final)
+        # batch, whose re-keyed rows' old versions would otherwise say which were
+        # re-keyed.
         tables = ["survey_pool", "survey_drafts"]
         if padded:
             tables += ["survey_responses", "survey_answers"]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in tables:
-                conn.exec_driver_sql(f"VACUUM {table}")
+                conn.exec_driver_sql(f"VACUUM FULL {table}")
     except Exception:
         # The residue is ciphertext; a failed scrub is retried after the next release.
         log.warning("scrubbing survey residue after a release failed", exc_info=True)

@@ -72,12 +72,12 @@ def _scenario(record, tmp_path, url, seed, name, workers, members, fault=None,
         load_seconds = time.monotonic() - started
         server.stop()
     windows = fault.windows if fault else []
-    # What an operator runs after an outage: store submissions the portal had to leave
-    # half-done (members who come back to /surveys/ finish their own).
-    finished = env.flask(url, "surveys", "finish-submissions").stdout.strip()
+    # What an operator runs after an outage: release the anonymous answers whose batch
+    # is complete (survey pages do the same by themselves).
+    finished = env.flask(url, "surveys", "release").stdout.strip()
     figures = reconcile(url, ledger, seed.round_id, name.split()[0], name, windows,
                         recovery(ledger, fault) if recovery else "n/a")
-    figures.notes += f"; finish-submissions: {finished}; load ran {load_seconds:.0f} s"
+    figures.notes += f"; release: {finished}; load ran {load_seconds:.0f} s"
     verify = env.flask(url, "reports", "verify", check=False)
     if verify.returncode != 0:
         figures.problems.append("flask reports verify: " + (verify.stderr or verify.stdout)[-800:])
