@@ -376,3 +376,25 @@ def test_a_sign_in_link_verifies_an_unverified_address(app):
     client = _device(app, OWNER_IP)
     _sign_in_with_link(client, user.email)
     assert db.session.get(User, user.id).email_verified_at is not None
+
+
+def test_the_new_pages_label_their_fields_and_link_their_errors(app, client):
+    page = client.get("/auth/login-link").get_data(as_text=True)
+    assert '<label for="email">' in page and page.count("<h1>") == 1
+    resp = client.post_form("/auth/login-link", {"email": "not an address"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert 'aria-describedby="email-error"' in page and 'id="email-error"' in page
+    assert 'aria-invalid="true"' in page and 'href="#email"' in page
+    login = client.get("/auth/login").get_data(as_text=True)
+    assert 'href="/auth/login-link"' in login
+    confirm = client.get("/auth/login-link/whatever").get_data(as_text=True)
+    assert confirm.count("<h1>") == 1 and "Sign me in" in confirm
+
+
+def test_a_throttled_answer_links_the_error_to_the_password_field(app, member):
+    device = _device(app, ATTACKER_IP)
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"] + 1):
+        _login(device, member.email, WRONG)
+    page = _login(device, member.email, WRONG).get_data(as_text=True)
+    assert 'aria-describedby="password-error"' in page and 'id="password-error"' in page
