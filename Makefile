@@ -4,20 +4,43 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := portal
 
-.PHONY: run test e2e demo lint bench clean reliability
+.PHONY: run test e2e demo lint bench clean reliability audit audit-refresh pins
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when pyproject.toml changes, so a second run is fast.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Exactly the versions in constraints.txt (README, "Dependencies"). Reinstall only when
+# pyproject.toml or the pins change, so a second run is fast.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
 
-$(VENV)/.installed-e2e: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,e2e]'
+$(VENV)/.installed-e2e: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP_INSTALL) -e '.[test,e2e]'
 	touch $@
+
+# Known vulnerabilities in the pins: pip-audit online, else the local snapshot
+# audit/advisories.json, else "not checked" (exit 0 with a warning).
+audit: $(VENV)/.installed
+	$(BIN)/python tools/audit_deps.py check
+
+# Where a network is available: download the OSV advisories of every pinned package.
+audit-refresh: $(VENV)/.installed
+	$(BIN)/python tools/audit_deps.py refresh
+
+# New pins: the newest versions pyproject.toml allows, frozen (commit constraints.txt).
+pins: | $(BIN)/python
+	rm -rf $(VENV)/pins
+	$(PYTHON) -m venv $(VENV)/pins
+	$(VENV)/pins/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/pins/bin/python -m pip install --quiet -e '.[test]'
+	{ sed -n '1,2p' constraints.txt; $(VENV)/pins/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(VENV)/pins
+	@echo "constraints.txt refreshed: run make test and make audit, then commit it."
 
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
@@ -86,8 +109,8 @@ e2e: $(VENV)/.installed-e2e
 
 # Load and faults under gunicorn on PostgreSQL, SQLite and Redis, plus sqlmap (~10 min).
 # Needs PostgreSQL and Redis on 127.0.0.1 and may restart the PostgreSQL cluster.
-$(VENV)/.installed-reliability: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,reliability]'
+$(VENV)/.installed-reliability: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP_INSTALL) -e '.[test,reliability]'
 	touch $@
 
 reliability: $(VENV)/.installed-reliability

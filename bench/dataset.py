@@ -73,11 +73,11 @@ def build_ratings(url: str, members: int, seed: int, comments: bool = False) -> 
             seg[dim.key] = codes[rng.integers(0, len(codes), members)]
         t0 = time.perf_counter()
         cols = ("email", "display_name", "password_hash", "role", "active",
-                "email_verified_at", "session_version", "failed_logins", "created_at",
+                "email_verified_at", "session_version", "created_at",
                 "updated_at", *segments.KEYS)
-        rows = [(f"bench{i}@example.org", f"Bench {i}", None, "member", True, ts, 1, 0, ts, ts,
+        rows = [(f"bench{i}@example.org", f"Bench {i}", None, "member", True, ts, 1, ts, ts,
                  *(seg[k][i] or None for k in segments.KEYS)) for i in range(members)]
-        rows.append(("bench-leader@example.org", "Bench Leader", None, "leader", True, ts, 1, 0,
+        rows.append(("bench-leader@example.org", "Bench Leader", None, "leader", True, ts, 1,
                      ts, ts, *(None for _ in segments.KEYS)))
         bulkload.insert_rows(User.__table__, cols, rows)
         ids = np.array(db.session.scalars(sa.select(User.id).where(User.role == "member")

@@ -64,6 +64,7 @@ def create_app(config: Any = None) -> Flask:
     from portal import (
         cli,
         database,
+        deferred,
         errors_http,
         logging_setup,
         pagecache,
@@ -76,6 +77,7 @@ def create_app(config: Any = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     pagecache.init_app(app)
+    deferred.init_app(app)
     register_blueprints(app)
     errors_http.init_app(app)
     cli.init_app(app)

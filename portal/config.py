@@ -108,9 +108,24 @@ class Config:
         self.SET_PASSWORD_HOURS = _env_int("SET_PASSWORD_HOURS", 72)
         self.INVITATION_DAYS = _env_int("INVITATION_DAYS", 14)
         self.REGISTRATION_MODE = os.environ.get("REGISTRATION_MODE", "open")
-        self.LOCKOUT_THRESHOLD = _env_int("LOCKOUT_THRESHOLD", 5)
-        self.LOCKOUT_BASE_SECONDS = _env_int("LOCKOUT_BASE_SECONDS", 60)
-        self.LOCKOUT_MAX_MINUTES = _env_int("LOCKOUT_MAX_MINUTES", 60)
+        # Sign-in throttle (portal/auth/throttle.py): it slows guessing without ever
+        # locking the owner out. Failures of one (address, client) pair are free up to
+        # SIGNIN_FREE_FAILURES, then each waits twice as long as the one before, from
+        # SIGNIN_DELAY_BASE_SECONDS up to SIGNIN_DELAY_MAX_SECONDS.
+        self.SIGNIN_FREE_FAILURES = _env_int("SIGNIN_FREE_FAILURES", 3)
+        self.SIGNIN_DELAY_BASE_SECONDS = _env_int("SIGNIN_DELAY_BASE_SECONDS", 2)
+        self.SIGNIN_DELAY_MAX_SECONDS = _env_int("SIGNIN_DELAY_MAX_SECONDS", 900)
+        # When this many clients have failed on one address, clients without a device
+        # cookie wait too, growing the same way up to SIGNIN_ACCOUNT_DELAY_MAX_SECONDS.
+        self.SIGNIN_ACCOUNT_CLIENTS = _env_int("SIGNIN_ACCOUNT_CLIENTS", 10)
+        self.SIGNIN_ACCOUNT_DELAY_MAX_SECONDS = _env_int("SIGNIN_ACCOUNT_DELAY_MAX_SECONDS", 60)
+        # Failures older than this no longer count (and their rows are purged).
+        self.SIGNIN_WINDOW_MINUTES = _env_int("SIGNIN_WINDOW_MINUTES", 60)
+        # Failures since the last sign-in that earn the owner a notice and an e-mail
+        # (the e-mail at most once a day).
+        self.SIGNIN_ALERT_FAILURES = _env_int("SIGNIN_ALERT_FAILURES", 5)
+        self.SIGNIN_LINK_MINUTES = _env_int("SIGNIN_LINK_MINUTES", 15)
+        self.DEVICE_COOKIE_DAYS = _env_int("DEVICE_COOKIE_DAYS", 180)
         self.RATELIMIT_AUTH_PER_IP = os.environ.get(
             "RATELIMIT_AUTH_PER_IP", "20 per minute;200 per hour")
         self.RATELIMIT_AUTH_PER_ACCOUNT = os.environ.get(

@@ -19,7 +19,8 @@ PUBLIC = {
     "static", "main.home", "main.accessibility", "main.healthz", "main.privacy",
     "plan.domain", "plan.objective",
     "auth.login", "auth.register", "auth.check_inbox", "auth.verify", "auth.forgot",
-    "auth.reset", "feedback.thread", "feedback.plan_progress",
+    "auth.reset", "auth.link_request", "auth.link_signin", "feedback.thread",
+    "feedback.plan_progress",
 }
 SAMPLE_VALUES = {"integer": 1, "float": 1.0, "path": "A1",
                  "uuid": "00000000-0000-4000-8000-000000000001"}

@@ -1,4 +1,4 @@
-"""Signing in and out, lockout, session lifetime and ending sessions on the server."""
+"""Signing in and out, throttling, session lifetime and ending sessions on the server."""
 
 from __future__ import annotations
 
@@ -48,7 +48,10 @@ def app_config():
     return {}
 
 
-@pytest.mark.parametrize("app_config", [{"ARGON2_TIME_COST": 2, "ARGON2_MEMORY_COST": 32768}])
+# The throttle stays out of the measurement (it has its own timing test, which
+# includes throttled answers).
+@pytest.mark.parametrize("app_config", [{"ARGON2_TIME_COST": 2, "ARGON2_MEMORY_COST": 32768,
+                                         "SIGNIN_FREE_FAILURES": 100}])
 def test_unknown_email_and_wrong_password_take_comparable_time(client, app_config):
     make_user(email="timed@example.org")
     client.get("/auth/login")
@@ -59,9 +62,6 @@ def test_unknown_email_and_wrong_password_take_comparable_time(client, app_confi
         return time.perf_counter() - start
 
     timed("nobody@example.org")  # warm-up: builds the dummy hash once
-    user = db.session.scalar(db.select(User).where(User.email == "timed@example.org"))
-    user.failed_logins = -100  # stay clear of the lockout during the measurement
-    db.session.commit()
     # Interleaved, so a busy machine slows both sides alike.
     pairs = [(timed("timed@example.org"), timed("nobody@example.org")) for _ in range(9)]
     known = statistics.median(p[0] for p in pairs)
@@ -188,39 +188,39 @@ def test_signed_in_pages_are_not_cached(client, member, login):
         assert client.get(url).headers["Cache-Control"] == "no-store", url
 
 
-# Lockout -----------------------------------------------------------------------------
+# Throttling (the lockout it replaced refused even the right password) ----------------
 
-def test_repeated_failures_lock_the_account_with_growing_delays(app, client, member):
-    threshold = app.config["LOCKOUT_THRESHOLD"]
-    for _ in range(threshold):
+@pytest.fixture
+def clock(monkeypatch):
+    from tests.test_auth_throttle import Clock
+
+    return Clock(monkeypatch)
+
+
+def test_repeated_failures_slow_the_client_with_growing_delays(app, client, member, clock):
+    free = app.config["SIGNIN_FREE_FAILURES"]
+    for _ in range(free + 1):
         assert _login(client, member.email, "wrong password!!").status_code == 401
-    user = db.session.get(User, member.id)
-    db.session.refresh(user)
-    first_lock = user.locked_until - user.updated_at
-    assert user.failed_logins == threshold and user.locked_until is not None
 
-    # While locked, even the right password is refused, with a Retry-After.
+    # This client now waits, even with the right password, and is told for how long.
     resp = _login(client, member.email, PASSWORD)
-    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
-    assert "Too many failed attempts" in resp.get_data(as_text=True)
+    first_wait = int(resp.headers["Retry-After"])
+    assert resp.status_code == 429 and first_wait > 0
+    assert "Too many attempts to sign in with this address from here" in resp.get_data(
+        as_text=True)
 
-    # After the lock expires, one more failure locks for longer.
-    user.locked_until = user.updated_at  # expire it
-    db.session.commit()
+    # After the wait, one more failure makes it wait longer.
+    clock.advance(seconds=first_wait)
     assert _login(client, member.email, "wrong again!!!!").status_code == 401
-    db.session.refresh(user)
-    second_lock = user.locked_until - user.updated_at
-    assert second_lock > first_lock
+    second_wait = int(_login(client, member.email, PASSWORD).headers["Retry-After"])
+    assert second_wait > first_wait
 
-    user.locked_until = None
-    db.session.commit()
+    clock.advance(seconds=second_wait)
     assert _login(client, member.email, PASSWORD).status_code == 302
-    db.session.refresh(user)
-    assert user.failed_logins == 0
 
 
-def test_a_password_reset_lifts_the_lockout(app, client, member):
-    for _ in range(app.config["LOCKOUT_THRESHOLD"]):
+def test_a_password_reset_lets_the_throttled_client_in(app, client, member):
+    for _ in range(app.config["SIGNIN_FREE_FAILURES"] + 1):
         _login(client, member.email, "wrong password!!")
     assert _login(client, member.email, PASSWORD).status_code == 429
     client.post_form("/auth/forgot", {"email": member.email})

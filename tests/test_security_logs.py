@@ -1,6 +1,6 @@
 """Security events are logged one line each, and no secret ever reaches a log line.
 
-One full journey (register, verify, wrong passwords, lockout, reset, sign-in,
+One full journey (register, verify, wrong passwords, throttling, reset, sign-in,
 password change, rating, comment, anonymous survey, admin actions, denied requests,
 sign-out) runs with every logger at DEBUG; then every record is formatted the way
 the portal's handler formats it and searched for each secret the journey used.
@@ -30,7 +30,7 @@ WRONG = "wrong secret passphrase 44"
 
 @pytest.fixture
 def app_config():
-    return {"LOG_LEVEL": "DEBUG", "LOCKOUT_THRESHOLD": 3}
+    return {"LOG_LEVEL": "DEBUG", "SIGNIN_FREE_FAILURES": 2}
 
 
 def _fresh(client):
@@ -45,7 +45,7 @@ class Secrets:
         self.values |= {str(v) for v in values if v and len(str(v)) >= 8}
 
     def cookies(self, client) -> None:
-        for name in ("session", "remember_token"):
+        for name in ("session", "remember_token", "portal_device"):
             cookie = client.get_cookie(name)
             if cookie is not None:
                 self.add(cookie.value)
@@ -76,7 +76,7 @@ def test_no_secret_reaches_a_log_line_during_a_full_journey(app, client, login, 
     user = db.session.scalar(sa.select(User).where(User.email == "new@example.org"))
     secrets.cookies(client)
 
-    # Wrong passwords up to the lockout, then a reset.
+    # Wrong passwords up to the sign-in throttle, then a reset.
     _fresh(client)
     client.post_form("/auth/logout")
     for _ in range(4):
@@ -138,7 +138,7 @@ def test_no_secret_reaches_a_log_line_during_a_full_journey(app, client, login, 
 
     text = "\n".join(lines)
     for event in (r"login succeeded user=\d+", r"login failed user=\d+",
-                  r"account locked user=\d+", r"login refused: locked user=\d+",
+                  r"login throttled user=\d+ client=network",
                   r"password reset user=\d+", r"password changed user=\d+",
                   r"account registered user=\d+", r"logout user=\d+",
                   r"request denied status=403 GET /admin/users user=\d+",

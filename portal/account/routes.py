@@ -12,7 +12,7 @@ from portal.account import builtin, services
 from portal.account.export import export_user_data
 from portal.account.forms import DeleteAccountForm, ProfileForm
 from portal.auth.forms import ConfirmForm
-from portal.auth.services import AccountLocked
+from portal.auth.services import SigninThrottled
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
@@ -63,12 +63,11 @@ def delete():
     if form.validate_on_submit():
         try:
             services.delete_account(current_user._get_current_object(), form.password.data)
-        except AccountLocked as err:
-            db.session.commit()
-            logout_user()
-            clear_session()
-            flash(err.message, "error")
-            return redirect(url_for("auth.login"))
+        except SigninThrottled as err:
+            db.session.rollback()
+            attach_error(form, err)
+            return (render_template("account/delete.html", form=form), err.status,
+                    {"Retry-After": str(err.retry_after)})
         except PortalError as err:
             db.session.commit()  # keeps the failed-attempt count; nothing else changed
             attach_error(form, err)

@@ -6,6 +6,7 @@ import logging
 
 from portal import audit, segments
 from portal.account.export import run_deletion_hooks
+from portal.auth import throttle
 from portal.auth.services import check_password
 from portal.errors import PortalError
 from portal.extensions import db
@@ -37,6 +38,7 @@ def delete_account(user: User, password: str) -> int:
     if not check_password(user, password):
         raise PortalError("That is not your password.", field="password")
     user_id = user.id
+    throttle.forget(user.email)
     run_deletion_hooks(user)
     audit.record(None, "account.delete", ("users", user_id), "deleted by the member")
     db.session.delete(user)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal.admin import users
 from portal.admin.blueprint import bp
 from portal.admin.forms import ActionForm, RoleForm, UserFilterForm
-from portal.auth import mails
+from portal.auth import mails, throttle
 from portal.auth.services import issue_verification
 from portal.errors import PortalError
 from portal.extensions import db
@@ -30,7 +30,8 @@ def users_list():
 def _user_page(user, role_form=None, status: int = 200):
     role_form = role_form or RoleForm(formdata=None, role=user.role)
     return render_template("admin/user.html", user=user, role_form=role_form,
-                           action_form=ActionForm()), status
+                           action_form=ActionForm(),
+                           failed_signins=throttle.failures_since_signin(user.email)), status
 
 
 @bp.get("/users/<int:user_id>")

@@ -76,8 +76,6 @@ def reactivate(actor: User, user: User) -> None:
     if user.active:
         raise Conflict("That account is already active.")
     user.active = True
-    user.failed_logins = 0
-    user.locked_until = None
     audit.record(actor, "user.reactivate", user)
     db.session.flush()
 

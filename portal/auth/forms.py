@@ -54,6 +54,10 @@ class ForgotPasswordForm(FlaskForm):
     email = _email_field()
 
 
+class SigninLinkForm(FlaskForm):
+    email = _email_field()
+
+
 class ResetPasswordForm(FlaskForm):
     password = _password_field("New password", "Choose a new password.")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from portal import deferred
+from portal.extensions import db
 from portal.mail import external_url, send_mail
 from portal.models import User
 
@@ -52,3 +54,40 @@ def send_invitation(email: str, token: str) -> bool:
         "Create your account here:\n\n"
         f"{link}\n\n"
         f"The invitation works for {days} days.\n"))
+
+
+def send_signin_link(user: User, token: str) -> bool:
+    link = external_url("auth.link_signin", token=token)
+    minutes = current_app.config["SIGNIN_LINK_MINUTES"]
+    return send_mail(user.email, f"Your sign-in link for the {SITE}", (
+        f"Hello {user.display_name},\n\n"
+        "Open this link and press the button to sign in, without your password:\n\n"
+        f"{link}\n\n"
+        f"The link works once and for {minutes} minutes. It signs you in even while "
+        "someone else is trying wrong passwords on your account.\n\n"
+        "If you did not ask for it, ignore this message: nobody can use it but you.\n"))
+
+
+def queue_failed_signins_alert(user_id: int, failures: int) -> None:
+    """Tell the owner that their account sees failed sign-ins. Sent after the response
+    has gone out, so an address with an account answers as fast as one without; a job
+    queue can take it over here."""
+    deferred.after_response(send_failed_signins_alert, user_id, failures)
+
+
+def send_failed_signins_alert(user_id: int, failures: int) -> bool:
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return False
+    password = external_url("auth.change_password")
+    link = external_url("auth.link_request")
+    return send_mail(user.email, f"Failed attempts to sign in to your account at the {SITE}", (
+        f"Hello {user.display_name},\n\n"
+        f"There have been {failures} failed attempts to sign in to your account since you "
+        "last signed in. If they were not you, someone may be guessing your password.\n\n"
+        "Your account is not locked: you can still sign in on a device you have used "
+        "before, or with a sign-in link sent to this address:\n\n"
+        f"{link}\n\n"
+        "If you think someone may know your password, change it here:\n\n"
+        f"{password}\n\n"
+        "We send this message at most once a day.\n"))

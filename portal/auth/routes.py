@@ -7,7 +7,8 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.auth import mails, registration, services
+from portal import deferred
+from portal.auth import mails, registration, services, throttle
 from portal.auth.forms import (
     PASSWORD_HINT,
     ChangePasswordForm,
@@ -17,6 +18,7 @@ from portal.auth.forms import (
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
+    SigninLinkForm,
 )
 from portal.auth.limits import auth_limits
 from portal.errors import PortalError
@@ -41,6 +43,23 @@ def _sign_in(user, remember: bool) -> None:
     start_session(remember)
 
 
+def _signed_in_response(attempt: services.Attempt, email: str, remember: bool):
+    """After a successful sign-in: the welcome, the notice about failed attempts since
+    the last sign-in, and a fresh device cookie (this device signs in while the
+    account is under attack from elsewhere)."""
+    user = attempt.user
+    _sign_in(user, remember)
+    flash(f"Welcome, {user.display_name}.", "success")
+    if attempt.needs_notice:
+        when = attempt.earlier.last_failure_at
+        flash(f"There were {attempt.earlier.failures} failed attempts to sign in to your "
+              f"account since you last signed in, the latest at {when:%Y-%m-%d %H:%M} UTC. "
+              "If they were not you, change your password.", "signin-alert")
+    response = redirect(safe_next())
+    throttle.set_device_cookie(response, throttle.device_cookie_after_signin(email))
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @auth_limits
@@ -50,21 +69,61 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
-        except services.AccountLocked as err:
-            db.session.commit()
+            attempt = services.authenticate(form.email.data, form.password.data)
+        except services.SigninThrottled as err:
+            db.session.rollback()
             attach_error(form, err)
-            return (render_template("auth/login.html", form=form), 429,
+            return (render_template("auth/login.html", form=form), err.status,
                     {"Retry-After": str(err.retry_after)})
         db.session.commit()
-        if user is not None:
-            _sign_in(user, bool(form.remember.data))
-            flash(f"Welcome, {user.display_name}.", "success")
-            return redirect(safe_next())
+        if attempt.user is not None:
+            return _signed_in_response(attempt, form.email.data, bool(form.remember.data))
+        if attempt.alert_user_id is not None:
+            mails.queue_failed_signins_alert(attempt.alert_user_id, attempt.alert_failures)
         form.password.errors.append(services.BAD_CREDENTIALS)
         return render_template("auth/login.html", form=form), 401
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/login-link", methods=["GET", "POST"])
+@public
+@auth_limits
+def link_request():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = SigninLinkForm()
+    if form.validate_on_submit():
+        found = services.request_signin_link(form.email.data)
+        db.session.commit()
+        if found is not None:
+            # After the response, like the alert: the page takes as long either way.
+            deferred.after_response(mails.send_signin_link, *found)
+        # The same answer whether or not the address has an account.
+        return redirect(url_for("auth.check_inbox", link=1))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login_link.html", form=form), status
+
+
+@bp.route("/login-link/<token>", methods=["GET", "POST"])
+@public
+@auth_limits
+def link_signin(token: str):
+    # GET only shows a button: mail scanners that open links must not sign anyone in.
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            attempt = services.signin_with_link(token)
+        except PortalError as err:
+            db.session.rollback()
+            return render_template("auth/login_link_confirm.html", form=form,
+                                   error=err.message), err.status
+        db.session.commit()
+        response = _signed_in_response(attempt, attempt.user.email, remember=False)
+        # No password was typed: pages that want a recent password still ask for it.
+        session.pop("password_at", None)
+        return response
+    return render_template("auth/login_link_confirm.html", form=form, error=None)
 
 
 @bp.post("/logout")
@@ -206,12 +265,12 @@ def change_password():
         user = current_user._get_current_object()
         try:
             services.change_password(user, form.current_password.data, form.new_password.data)
-        except services.AccountLocked as err:
-            db.session.commit()
-            logout_user()
-            clear_session()
-            flash(err.message, "error")
-            return redirect(url_for("auth.login"))
+        except services.SigninThrottled as err:
+            db.session.rollback()
+            attach_error(form, err)
+            return (render_template("auth/change_password.html", form=form,
+                                    password_hint=PASSWORD_HINT), err.status,
+                    {"Retry-After": str(err.retry_after)})
         except PortalError as err:
             db.session.commit()  # keep the failed-attempt count
             attach_error(form, err)
@@ -236,12 +295,11 @@ def reauthenticate():
     if form.validate_on_submit():
         try:
             ok = services.check_password(current_user._get_current_object(), form.password.data)
-        except services.AccountLocked as err:
-            db.session.commit()
-            logout_user()
-            clear_session()
-            flash(err.message, "error")
-            return redirect(url_for("auth.login"))
+        except services.SigninThrottled as err:
+            db.session.rollback()
+            attach_error(form, err)
+            return (render_template("auth/confirm.html", form=form), err.status,
+                    {"Retry-After": str(err.retry_after)})
         db.session.commit()
         if ok:
             note_password_entered()

@@ -1,17 +1,17 @@
-"""Account services: sign-in with lockout, registration, verification, password
+"""Account services: throttled sign-in, sign-in links, registration, verification, password
 changes and resets. Flush, never commit, never flash, never log users in."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import math
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 
 from portal import segments
-from portal.auth import registration, tokens
+from portal.auth import registration, throttle, tokens
 from portal.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from portal.errors import PortalError
 from portal.extensions import db
@@ -23,20 +23,45 @@ log = logging.getLogger("portal.security")
 BAD_CREDENTIALS = "That e-mail address and password do not match an account."
 
 
-class AccountLocked(PortalError):
-    """Too many wrong passwords: the account refuses sign-in until `until`."""
+class SigninThrottled(PortalError):
+    """Too many failed sign-ins with this address from this client (or, from new
+    clients, on this address): wait, or use a sign-in link. Raised alike whether or
+    not the address has an account, with the same message and delay."""
 
     status = 429
 
-    def __init__(self, until: datetime) -> None:
-        self.until = until
+    def __init__(self, wait_seconds: int) -> None:
+        self.wait_seconds = max(1, int(wait_seconds))
         super().__init__(
-            "Too many failed attempts to sign in to this account. Try again after "
-            f"{until:%H:%M} UTC, or reset your password.", field="password")
+            "Too many attempts to sign in with this address from here. Try again in "
+            f"{_duration(self.wait_seconds)}, or ask for a sign-in link by e-mail.",
+            field="password")
 
     @property
     def retry_after(self) -> int:
-        return max(1, int((self.until - now_utc()).total_seconds()) + 1)
+        return self.wait_seconds
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+@dataclass
+class Attempt:
+    """What a sign-in attempt gave. On success `user` is set and `earlier` tells what
+    failed on the address since its last sign-in; on failure `alert_user_id` names the
+    owner to tell by e-mail (after the commit), when this failure is the one to tell."""
+
+    user: User | None
+    earlier: throttle.Earlier = field(default_factory=throttle.Earlier)
+    alert_user_id: int | None = None
+    alert_failures: int = 0
+
+    @property
+    def needs_notice(self) -> bool:
+        return self.earlier.failures >= current_app.config["SIGNIN_ALERT_FAILURES"]
 
 
 normalise_email = registration.normalise_email
@@ -46,53 +71,78 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
-def _lock_delay(failures: int) -> timedelta:
-    """Growing delays: the base after the threshold-th failure, doubling with each
-    further one, capped at LOCKOUT_MAX_MINUTES."""
-    cfg = current_app.config
-    extra = failures - cfg["LOCKOUT_THRESHOLD"]
-    seconds = cfg["LOCKOUT_BASE_SECONDS"] * (2 ** min(extra, 20))
-    return timedelta(seconds=min(seconds, cfg["LOCKOUT_MAX_MINUTES"] * 60))
+def authenticate(email: str, password: str, client: throttle.Client | None = None) -> Attempt:
+    """Try `password` on the account with address `email`.
 
-
-def authenticate(email: str, password: str) -> User | None:
-    """The user when the e-mail and password match an active account, else None.
-
-    Unknown addresses and wrong passwords cost one Argon2 verification each and
-    return the same None. A locked account raises AccountLocked even for the
-    right password; a failure past LOCKOUT_THRESHOLD locks it for a growing delay.
+    Every attempt costs one Argon2 verification and runs the same statements,
+    whether the address has an account or not, so neither the answer nor its time
+    tells them apart. A throttled (address, client) pair raises SigninThrottled
+    without trying the password (even the right one), for any address; a failure is
+    counted under HMAC keys that exist for unknown addresses too.
     """
-    user = find_user_by_email(email)
-    ok = verify_password(user.password_hash if user else None, password)
-    now = now_utc()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        log.info("login refused: locked user=%s", user.id)
-        raise AccountLocked(user.locked_until)
-    if not ok or user is None or not user.active:
-        if user is not None and user.active:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= current_app.config["LOCKOUT_THRESHOLD"]:
-                user.locked_until = now + _lock_delay(user.failed_logins)
-                log.warning("account locked user=%s failures=%s", user.id, user.failed_logins)
-            db.session.flush()
-        log.info("login failed user=%s", user.id if user else "-")
-        return None
+    email = normalise_email(email)
+    client = client or throttle.client_for(email)
+    # Columns, not the entity: an unknown address and a known one cost the same here.
+    row = db.session.execute(sa.select(User.id, User.password_hash, User.active)
+                             .where(User.email == email)).first()
+    wait = throttle.wait_seconds(email, client)
+    if wait > 0:
+        verify_password(None, password)  # the same cost; nothing learnt about the password
+        log.info("login throttled user=%s client=%s", row.id if row else "-",
+                 "device" if client.trusted else "network")
+        raise SigninThrottled(wait)
+    ok = verify_password(row.password_hash if row else None, password)
+    if not ok or row is None or not row.active:
+        failure = throttle.record_failure(email, client)
+        log.info("login failed user=%s", row.id if row else "-")
+        alert = row.id if failure.alert and row is not None and row.active else None
+        return Attempt(user=None, alert_user_id=alert, alert_failures=failure.failures)
+    user = db.session.get(User, row.id)
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    return Attempt(user=user, earlier=_signed_in(user, client))
+
+
+def _signed_in(user: User, client: throttle.Client) -> throttle.Earlier:
+    earlier = throttle.record_success(user.email, client)
+    now = now_utc()
     user.previous_login_at = user.last_login_at
     user.last_login_at = now
-    log.info("login succeeded user=%s", user.id)
+    log.info("login succeeded user=%s earlier_failures=%s", user.id, earlier.failures)
     db.session.flush()
-    return user
+    return earlier
 
 
-def check_password(user: User, password: str) -> bool:
-    """Re-check the signed-in user's password (recent-login, deletion); failures count
-    towards the lockout like sign-in failures."""
-    result = authenticate(user.email, password)
-    return result is not None and result.id == user.id
+def check_password(user: User, password: str, client: throttle.Client | None = None) -> bool:
+    """Re-check the signed-in user's password (recent-login, deletion); failures are
+    throttled like sign-in failures."""
+    result = authenticate(user.email, password, client)
+    return result.user is not None and result.user.id == user.id
+
+
+# Sign-in links ---------------------------------------------------------------------
+
+def request_signin_link(email: str) -> tuple[User, str] | None:
+    """A sign-in link token for an active account with this address, else None (the
+    page says the same either way)."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return None
+    return user, tokens.issue(user, TokenPurpose.SIGNIN)
+
+
+def signin_with_link(token: str, client: throttle.Client | None = None) -> Attempt:
+    """Sign in with an e-mailed link: it works once, for SIGNIN_LINK_MINUTES, and no
+    throttle stops it (the owner's way in while the account is under attack)."""
+    row = tokens.find_usable(token, TokenPurpose.SIGNIN)
+    if row is None:
+        raise PortalError("That sign-in link is invalid, used or expired. Ask for a new one.")
+    user = row.user
+    tokens.revoke(user, TokenPurpose.SIGNIN)
+    if user.email_verified_at is None:
+        user.email_verified_at = now_utc()  # the link went to this address
+    client = client or throttle.client_for(user.email)
+    return Attempt(user=user, earlier=_signed_in(user, client))
 
 
 def end_sessions(user: User) -> None:
@@ -196,7 +246,7 @@ def issue_set_password(user: User) -> str:
 
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset (or set-password) link; the link is used up,
-    every session ends and any lockout is lifted."""
+    every session ends."""
     row = tokens.find_usable(token, TokenPurpose.RESET, TokenPurpose.SET_PASSWORD)
     if row is None:
         raise PortalError("That link is invalid, used or expired. Ask for a new one.")
@@ -205,12 +255,13 @@ def reset_password(token: str, new_password: str) -> User:
     if problem:
         raise PortalError(problem, field="password")
     user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
     if row.purpose == TokenPurpose.SET_PASSWORD and user.email_verified_at is None:
         user.email_verified_at = now_utc()  # the link went to this address
     tokens.revoke(user, TokenPurpose.RESET, TokenPurpose.SET_PASSWORD)
     user.end_all_sessions()
+    # The owner proved the address from this client: its own failures are forgiven
+    # (an attacker's, from elsewhere, still count).
+    throttle.forgive(user.email, throttle.client_for(user.email))
     db.session.flush()
     log.info("password reset user=%s", user.id)
     return user

@@ -30,6 +30,8 @@ def lifetime(purpose: TokenPurpose) -> timedelta:
         return timedelta(minutes=cfg["PASSWORD_RESET_MINUTES"])
     if purpose == TokenPurpose.SET_PASSWORD:
         return timedelta(hours=cfg["SET_PASSWORD_HOURS"])
+    if purpose == TokenPurpose.SIGNIN:
+        return timedelta(minutes=cfg["SIGNIN_LINK_MINUTES"])
     return timedelta(hours=cfg["VERIFY_TOKEN_HOURS"])
 
 

@@ -28,6 +28,7 @@ from portal.models.reports import (
     ReportParticipation,
     ReportRater,
 )
+from portal.models.signin import SigninAccountFailures, SigninThrottle
 from portal.models.survey import (
     QuestionType,
     Survey,
@@ -75,6 +76,8 @@ __all__ = [
     "ReportParticipation",
     "ReportRater",
     "Role",
+    "SigninAccountFailures",
+    "SigninThrottle",
     "RoundStatus",
     "User",
     "QuestionType",

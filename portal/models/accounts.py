@@ -18,6 +18,7 @@ class TokenPurpose(enum.StrEnum):
     RESET = "reset"                # forgotten password
     # First password of an account made from the command line (a purpose name, not a secret).
     SET_PASSWORD = "set_password"  # noqa: S105  # nosec B105
+    SIGNIN = "signin"              # sign in by e-mail, past any sign-in throttle
 
 
 class AccountToken(db.Model):
@@ -26,7 +27,7 @@ class AccountToken(db.Model):
 
     __tablename__ = "account_tokens"
     __table_args__ = (
-        sa.CheckConstraint("purpose in ('verify', 'reset', 'set_password')",
+        sa.CheckConstraint("purpose in ('verify', 'reset', 'set_password', 'signin')",
                            name="purpose_known"),
         sa.Index("ix_account_tokens_user_purpose", "user_id", "purpose"),
     )

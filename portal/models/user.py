@@ -42,8 +42,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped to end every session of this user on the server (logout,
     # password change, deactivation): it is part of the id in the cookie.
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     member_number: Mapped[str | None] = mapped_column(sa.String(64))
 
     # Member segments (portal/segments.py); NULL means not answered.

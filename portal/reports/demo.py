@@ -171,13 +171,13 @@ def create_demo(members: int, seed: int, password: str | None = None,
     created = _ts(now - timedelta(days=500))
     staff = [(LOGINS["admin"], "Demo Admin", "admin"), (LOGINS["leader"], "Demo Leader", "leader"),
              (LOGINS["member"], "Demo Member", "member")]
-    rows = [(email, name, hashed, role, True, created, 1, 0, created, created,
+    rows = [(email, name, hashed, role, True, created, 1, created, created,
              "mid", "public", "librarian", "midwest", "regular") for email, name, role in staff]
     rows += [(f"member{i:06d}@{DEMO_DOMAIN}", f"Demo Member {i}", hashed, "member", True,
-              created, 1, 0, created, created,
+              created, 1, created, created,
               *(seg[k][i] or None for k in segments.KEYS)) for i in range(members)]
     cols = ("email", "display_name", "password_hash", "role", "active", "email_verified_at",
-            "session_version", "failed_logins", "created_at", "updated_at", *segments.KEYS)
+            "session_version", "created_at", "updated_at", *segments.KEYS)
     bulkload.insert_rows(User.__table__, cols, rows, progress=bar)
     bar.close()
     ids = dict(db.session.execute(sa.select(User.email, User.id).where(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal import privacy
+from portal.spreadsheet import formula_safe
 
 
 @dataclass(frozen=True)
@@ -155,17 +156,25 @@ def mean_cell(est, reportable: bool, digits: int = 2, signed: bool = False) -> C
 def to_csv(table: Table) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(table.export_header())
+    writer.writerow([csv_safe(v) for v in table.export_header()])
     for row in table.export_rows():
         writer.writerow([csv_safe(v) for v in row])
     return buf.getvalue()
 
 
 def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas in text cells (CSV injection), even behind a
+    byte-order mark, invisible characters or whitespace (portal/spreadsheet.py)."""
+    return formula_safe(value)
+
+
+def _write(sheet, row: int, col: int, value: Any, fmt=None) -> None:
+    # Text always as a string cell, guarded like the CSV: never a formula, and safe
+    # again when someone saves the sheet as CSV.
+    if isinstance(value, str):
+        sheet.write_string(row, col, formula_safe(value), fmt)
+    else:
+        sheet.write(row, col, value, fmt)
 
 
 def to_xlsx(tables: Sequence[Table], title: str) -> bytes:
@@ -180,15 +189,15 @@ def to_xlsx(tables: Sequence[Table], title: str) -> bytes:
     for table in tables:
         name = _sheet_name(table.name, used)
         sheet = book.add_worksheet(name)
-        sheet.write(0, 0, table.caption, bold)
+        _write(sheet, 0, 0, table.caption, bold)
         if table.note:
-            sheet.write(1, 0, table.note)
+            _write(sheet, 1, 0, table.note)
         header = table.export_header()
         for col, label in enumerate(header):
-            sheet.write(3, col, label, bold)
+            _write(sheet, 3, col, label, bold)
         for r, row in enumerate(table.export_rows(), start=4):
             for c, value in enumerate(row):
-                sheet.write(r, c, value)
+                _write(sheet, r, c, value)
         sheet.set_column(0, max(len(header) - 1, 0), 16)
     book.set_properties({"title": title})
     book.close()

@@ -77,6 +77,8 @@ def visit(page, path: str, label: str, status: int = 200, shots: bool = False) -
 ANONYMOUS = [
     ("register", "/auth/register"),
     ("forgot-password", "/auth/forgot"),
+    ("sign-in-link", "/auth/login-link"),
+    ("sign-in-link-confirm", "/auth/login-link/not-a-real-token"),
     ("plan-progress", "/feedback/progress"),
 ]
 
