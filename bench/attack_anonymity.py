@@ -125,22 +125,27 @@ def _attack(label: str, app, known: int) -> list[str]:
     found["key order"] = sum(truth[u] == r for u, r in zip(parts, keys, strict=True))
     if pg:
         found.update(_pg_attacks(db, survey, truth, start_lsn))
-    # Segment combinations.
+    # Segment combinations: within each release batch (whose members an attacker with
+    # the WAL knows), every stored combination must be shared by k of its members.
+    size = pool.batch_size()
     skeys = survey.breakdown_keys
-    people = [tuple(r) for r in db.session.execute(
-        sa.select(*[getattr(User, key) for key in skeys])
-        .join(SurveyParticipation, SurveyParticipation.user_id == User.id)
-        .where(SurveyParticipation.survey_id == survey.id))]
-    stored = Counter(tuple(r) for r in db.session.execute(
-        sa.select(*[getattr(SurveyResponse, key) for key in skeys])
-        .where(SurveyResponse.survey_id == survey.id)))
-    small = _small_combinations(people, stored, k)
+    cols = [getattr(SurveyResponse, key) for key in skeys]
+    stored = {r[0]: tuple(r[1:]) for r in db.session.execute(
+        sa.select(SurveyResponse.id, *cols).where(SurveyResponse.survey_id == survey_id))}
+    order = sorted(truth)  # submission order
+    cuts = list(range(0, len(order), size))
+    batches = [order[c:c + size] for c in cuts]
+    if len(batches) > 1 and len(batches[-1]) < k:
+        batches[-2:] = [batches[-2] + batches[-1]]
+    small = []
+    for members in batches:
+        classes = Counter(stored[truth[u]] for u in members)
+        small += [c for c, n in classes.items() if n < k]
     dates = Counter(db.session.scalars(sa.select(SurveyResponse.submitted_on)
                                        .where(SurveyResponse.survey_id == survey.id)))
     bound = int(binom.ppf(0.9999, len(truth), 1 / k))
-    print(f"\n{label}: {len(truth)} known submissions; batches of {k}; "
-          f"{waiting_before_close} waited at close and were padded; "
-          f"{sum(stored.values())} responses in all")
+    print(f"\n{label}: {len(truth)} known submissions; batches of {size} (at least {k}); "
+          f"{waiting_before_close} waited at close; {len(stored)} responses in all")
     print(f"  blind guessing within a batch: {len(truth) / k:.1f} expected, "
           f"{bound} at the 99.99th percentile")
     failed = []
@@ -148,8 +153,11 @@ def _attack(label: str, app, known: int) -> list[str]:
         print(f"  {name:<48} {links:>3} links")
         if links > bound or (name.startswith("SQLite files") and links):
             failed.append(f"{label}: {name}")
-    print(f"  stored segment combinations: {len(stored)}; with fewer than {k} candidates: "
-          f"{len(small)}; smallest date group: {min(dates.values())} responses")
+    print(f"  release batches of the known members: {[len(b) for b in batches]}; stored "
+          f"combinations in them: {len({stored[truth[u]] for u in truth})}, with fewer "
+          f"than {k} members of their batch: {len(small)}; all responses: "
+          f"{len(set(stored.values()))} combinations; smallest date group: "
+          f"{min(dates.values())} responses")
     if small or min(dates.values()) < k:
         failed.append(f"{label}: segments or dates")
     return failed
@@ -169,26 +177,6 @@ def _complete_answers(survey) -> dict:
 def _sqlite_files(path: str) -> list[Path]:
     return [p for p in (Path(path), Path(f"{path}-wal"), Path(f"{path}-journal"))
             if p.exists()]
-
-
-def _small_combinations(people, stored, k) -> list:
-    from portal import segments
-
-    g = segments.GENERALISED
-
-    def consistent(person, combo):
-        return all(v in (g, p) for v, p in zip(combo, person, strict=True))
-
-    def specific(combo):
-        return sum(v != g for v in combo)
-
-    out = []
-    for combo in stored:
-        candidates = [p for p in people if consistent(p, combo) and not any(
-            consistent(p, other) and specific(other) > specific(combo) for other in stored)]
-        if len(candidates) < k:
-            out.append(combo)
-    return out
 
 
 def _pg_attacks(db, survey, truth, start_lsn) -> dict[str, int]:

@@ -66,7 +66,7 @@ class Config:
         )
         self.PRIVACY_MIN_N = _env_int("PRIVACY_MIN_N", 10)
         # Seals survey drafts and the anonymous answers waiting in the mixing pool
-        # (portal/surveys/sealing.py). Never stored in the database. Development
+        # (portal/sealing.py). Never stored in the database. Development
         # falls back to a key file beside the database; production has no fallback.
         self.ANONYMITY_KEY = os.environ.get("ANONYMITY_KEY", "")
         # Anonymous answers released together (never fewer than PRIVACY_MIN_N): a

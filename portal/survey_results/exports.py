@@ -2,7 +2,7 @@
 
 They stream: responses are read with a server-side cursor (`yield_per`) and
 written out a few hundred rows at a time, so memory stays flat however many
-responses there are (see bench/bench_survey_export.py). XLSX is written by
+responses there are (see bench/bench_exports.py). XLSX is written by
 XlsxWriter in constant_memory mode to a temporary file, then sent in chunks.
 
 Suppression follows the results pages: a slice of fewer than PRIVACY_MIN_N
@@ -30,6 +30,7 @@ from portal import privacy, segments
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+from portal.spreadsheet import formula_safe
 from portal.survey_results import queries, summaries
 from portal.survey_results.queries import ALL, Slice
 from portal.surveys.answers import NA
@@ -205,11 +206,6 @@ def _rows(p: Plan) -> Iterator[list[str]]:
         yield [_cell(col, rid, segs, combo[-1], by_q, p) for col in p.columns]
 
 
-def _safe_text(text: str) -> str:
-    # Spreadsheet programs run cells starting with these as formulas.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _cell(col: Column, rid, segs, submitted, by_q, p: Plan) -> str:
     if col.kind == "id":
         return str(rid)
@@ -231,7 +227,7 @@ def _cell(col: Column, rid, segs, submitted, by_q, p: Plan) -> str:
         text = next((t for _, _, t in rows if t), None)
         if text is None:
             return ""
-        return WITHHELD if q.id in p.withheld_questions else _safe_text(text)
+        return WITHHELD if q.id in p.withheld_questions else formula_safe(text)
     match = [(num, t) for item, num, t in rows
              if col.option_id is None or item == col.option_id]
     if not match:

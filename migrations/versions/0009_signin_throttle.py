@@ -11,15 +11,15 @@ and PostgreSQL): recreating the users table in batch mode on SQLite would, with
 foreign keys on, cascade the implicit delete of every user to the tables that point
 at it.
 
-Revision ID: 0008_signin
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008_signin'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
