@@ -38,11 +38,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.models.accounts import SiteSetting
+from portal.timeutil import now_utc
 
 CHECK_KEY = "anonymity_key_check"
 CHECK_TEXT = b"member-feedback-portal anonymity key check v1"
@@ -144,13 +146,28 @@ def require_key() -> bytes:
     key = master_key()
     if not g.get("anonymity_key_recorded"):
         if _stored_check() is None:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(SiteSetting(key=CHECK_KEY, value=check_value(key)))
-            except IntegrityError:
-                pass  # a simultaneous first use recorded it; compared from now on
+            _record_check(key)
         g.anonymity_key_recorded = True
     return key  # type: ignore[return-value]
+
+
+def _record_check(key: bytes) -> None:
+    """Store the key's check value once per database."""
+    row = {"key": CHECK_KEY, "value": check_value(key), "updated_at": now_utc()}
+    if db.engine.dialect.name == "postgresql":
+        # On a connection of its own, committed at once: inside the caller's
+        # transaction, a simultaneous first use would wait on this row until the
+        # caller commits.
+        stmt = pg_insert(SiteSetting.__table__).values(row).on_conflict_do_nothing()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(stmt)
+        return
+    # SQLite has one writer at a time anyway: with the caller's transaction.
+    try:
+        with db.session.begin_nested():
+            db.session.add(SiteSetting(**row))
+    except IntegrityError:
+        pass  # recorded by a simultaneous first use; compared from now on
 
 
 def _derive(master: bytes, context: bytes) -> bytes:

@@ -109,7 +109,7 @@ def _seal_drafts(bind, master):
             blob = sealing.plain(answers)
         bind.execute(sa.text("UPDATE survey_drafts SET sealed_answers = :b "
                              "WHERE survey_id = :s AND user_id = :u"), {**where, "b": blob})
-    if master is not None and drafts:
+    if master is not None:
         exists = bind.execute(sa.text("SELECT 1 FROM site_settings WHERE key = :k"),
                               {"k": sealing.CHECK_KEY}).first()
         if exists is None:

@@ -48,6 +48,7 @@ def release() -> None:
         raise SystemExit(1)
     waiting = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry))
     done = pool.release_due()
+    pool.scrub()  # also what an earlier release had to leave to a still-open transaction
     click.echo(f"{done} waiting answer(s) released; {waiting - done} still wait for a batch.")
 
 
