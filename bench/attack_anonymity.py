@@ -146,7 +146,7 @@ def _attack(label: str, app, known: int) -> list[str]:
     bound = int(binom.ppf(0.9999, len(truth), 1 / k))
     print(f"\n{label}: {len(truth)} known submissions; batches of {size} (at least {k}); "
           f"{waiting_before_close} waited at close; {len(stored)} responses in all")
-    print(f"  blind guessing within a batch: {len(truth) / k:.1f} expected, "
+    print(f"  blind guessing among {k} (the smallest batch): {len(truth) / k:.1f} expected, "
           f"{bound} at the 99.99th percentile")
     failed = []
     for name, links in found.items():

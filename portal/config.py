@@ -71,7 +71,7 @@ class Config:
         self.ANONYMITY_KEY = os.environ.get("ANONYMITY_KEY", "")
         # Anonymous answers released together (never fewer than PRIVACY_MIN_N): a
         # larger batch keeps more segment detail but makes answers wait longer.
-        self.ANONYMOUS_BATCH_SIZE = _env_int("ANONYMOUS_BATCH_SIZE", 30)
+        self.ANONYMOUS_BATCH_SIZE = _env_int("ANONYMOUS_BATCH_SIZE", 100)
         self.ANONYMITY_KEY_FILE = str((instance / "anonymity.key").resolve())
         self.PRIVACY_MIN_COMMENTS = _env_int("PRIVACY_MIN_COMMENTS", 20)
         self.FLAGS_TO_HIDE = _env_int("FLAGS_TO_HIDE", 3)
