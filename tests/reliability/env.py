@@ -98,8 +98,10 @@ def postgres(action: str) -> None:
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    # Batches of PRIVACY_MIN_N, so that releases of anonymous answers run under the load
+    # and the faults too.
     return portal_env(database_url, RATELIMIT_STORAGE_URI=REDIS_URI, LOG_LEVEL="WARNING",
-                      **ARGON2, **LIMITS, **extra)
+                      ANONYMOUS_BATCH_SIZE="10", **ARGON2, **LIMITS, **extra)
 
 
 def flask(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
