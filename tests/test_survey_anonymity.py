@@ -606,3 +606,13 @@ def test_the_promise_reads_the_same_in_the_readme_the_docs_and_the_survey(client
     page = client.get(f"/surveys/{survey.id}").get_data(as_text=True)
     shown = " ".join(page.split('<p class="promise">', 1)[1].split("</p>", 1)[0].split())
     assert shown == words.replace("PRIVACY_MIN_N", "10")
+
+
+def test_results_say_how_many_answers_wait_and_rates_count_them(client, login, member,
+                                                                leader, survey):
+    login(member)
+    take_survey(client, survey)
+    login(leader)
+    page = client.get(f"/reports/surveys/{survey.id}").get_data(as_text=True)
+    assert "1 answer is waiting to be added in a batch" in page
+    assert "added 10 or more at a time" in page

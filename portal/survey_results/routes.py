@@ -65,6 +65,7 @@ def show(survey_id: int):
             "pct": stats.percent(privacy.suppress_total(taken_part), eligible.count),
             "explanation": eligible.explanation,
             "waiting": pool.waiting(survey.id) if survey.anonymous else 0,
+            "batch": pool.batch_size(),
             "generalised": queries.generalised_count(survey) if survey.anonymous else 0}
     chart_map = {}
     for s in items:
