@@ -56,6 +56,7 @@ from portal.timeutil import today_utc
 
 log = logging.getLogger("portal.surveys")
 
+SCRUB_LOCK_TIMEOUT_MS = 2000
 ANSWER_CHUNK = 100  # responses per INSERT of their answers
 # Replaced in tests by a seeded generator; secrets-grade randomness otherwise.
 _rng: random.Random = random.SystemRandom()
@@ -202,6 +203,10 @@ def scrub(*, padded: bool = False) -> None:
         if padded:
             tables += ["survey_responses", "survey_answers"]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # VACUUM FULL needs the table to itself; it never queues for long behind
+            # a transaction that still reads it (and so never stalls the readers
+            # queued behind it): it gives up, and the next release scrubs again.
+            conn.exec_driver_sql(f"SET lock_timeout = '{SCRUB_LOCK_TIMEOUT_MS}ms'")
             for table in tables:
                 conn.exec_driver_sql(f"VACUUM FULL {table}")
     except Exception:
@@ -213,10 +218,13 @@ def release_due() -> int:
     """Release every pool that is ready: at least PRIVACY_MIN_N waiting, or a closed
     survey with anything waiting. Cheap when nothing is due. Commits."""
     k = batch_size()
-    due = db.session.execute(
-        sa.select(SurveyPoolEntry.survey_id, Survey.status, sa.func.count())
-        .join(Survey, Survey.id == SurveyPoolEntry.survey_id)
-        .group_by(SurveyPoolEntry.survey_id, Survey.status)).all()
+    # On a short connection of its own: the request's transaction must not keep a
+    # lock on the pool that a scrub (VACUUM FULL) would have to wait for.
+    with db.engine.connect() as conn:
+        due = conn.execute(
+            sa.select(SurveyPoolEntry.survey_id, Survey.status, sa.func.count())
+            .join(Survey, Survey.id == SurveyPoolEntry.survey_id)
+            .group_by(SurveyPoolEntry.survey_id, Survey.status)).all()
     due = [(sid, status == SurveyStatus.CLOSED) for sid, status, n in due
            if n >= k or status == SurveyStatus.CLOSED]
     if not due:
