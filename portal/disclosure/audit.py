@@ -1,0 +1,261 @@
+"""The attacker's problem, solved by the portal before it publishes anything.
+
+A `Problem` holds what a reader of every published figure knows about one group of
+people: non-negative integer cells (how many people gave each answer, in each
+segment row ...) and linear facts about them, each rounded figure taken as the
+interval it stands for. `ranges()` finds each hidden cell's smallest and largest
+feasible value with `scipy.optimize.milp` (HiGHS); `protected()` is the rule a
+hidden cell's range must pass.
+
+Means with a t-interval are the one non-linear figure: the interval's width tells
+the spread, and the spread is the sum of squares minus the square of the sum. For a
+known count n the sum S1 = sum(v * x) takes a few integer values allowed by the
+rounded mean; for each of them the rounded interval allows a range of sums of
+squares S2 = sum(v*v * x). `Problem.t_interval` adds one binary per candidate S1
+and ties S2 to that candidate's range, which is exact, not a relaxation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
+
+from portal import stats
+
+Key = Hashable
+# Widen every interval by this much: float noise must never make the true vector
+# infeasible (the auditor would then find no solution at all).
+_EPS = 1e-9
+# Candidate sums allowed for one t-interval before the problem refuses to build.
+MAX_CANDIDATES = 20_000
+
+
+class AuditError(RuntimeError):
+    """The published figures admit no vector at all: a bug in how they were modelled."""
+
+
+def interval(value: float, decimals: int) -> tuple[float, float]:
+    """The values a figure rounded to `decimals` stands for (closed, a hair wider)."""
+    half = 0.5 * 10.0 ** -decimals
+    return value - half - _EPS, value + half + _EPS
+
+
+@dataclass
+class Problem:
+    """Integer cells >= 0 and linear facts about them."""
+
+    index: dict[Key, int] = field(default_factory=dict)
+    upper: list[float] = field(default_factory=list)
+    integral: list[int] = field(default_factory=list)
+    rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+
+    # -- cells --------------------------------------------------------------
+
+    def cell(self, key: Key, upper: float | None = None) -> Key:
+        if key not in self.index:
+            self.index[key] = len(self.upper)
+            self.upper.append(np.inf if upper is None else float(upper))
+            self.integral.append(1)
+        return key
+
+    def cells(self, keys: Iterable[Key]) -> list[Key]:
+        return [self.cell(k) for k in keys]
+
+    def _aux(self, upper: float, integral: bool = True) -> int:
+        i = len(self.upper)
+        self.index[("__aux", i)] = i
+        self.upper.append(upper)
+        self.integral.append(1 if integral else 0)
+        return i
+
+    # -- facts --------------------------------------------------------------
+
+    def _row(self, coeffs: Mapping[int, float], lo: float, hi: float) -> None:
+        row = {i: float(c) for i, c in coeffs.items() if c}
+        if not row:
+            if lo > 0 + _EPS or hi < 0 - _EPS:
+                raise AuditError("a fact about no cell that does not hold")
+            return
+        self.rows.append((row, lo, hi))
+
+    def _coeffs(self, terms: Mapping[Key, float]) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for k, c in terms.items():
+            i = self.index[self.cell(k)]
+            out[i] = out.get(i, 0.0) + c
+        return out
+
+    def between(self, terms: Mapping[Key, float], lo: float | None, hi: float | None) -> None:
+        """lo <= sum(c * x) <= hi (None = unbounded)."""
+        self._row(self._coeffs(terms), -np.inf if lo is None else lo,
+                  np.inf if hi is None else hi)
+
+    def equal(self, terms: Mapping[Key, float], value: float) -> None:
+        self.between(terms, value, value)
+
+    def fix(self, key: Key, value: int) -> None:
+        """A shown count."""
+        self.equal({key: 1}, value)
+
+    def total(self, keys: Iterable[Key], lo: float, hi: float | None = None) -> None:
+        """A shown (or rounded) number of people over several cells."""
+        self.between(dict.fromkeys(keys, 1.0), lo, lo if hi is None else hi)
+
+    def ratio(self, part: Iterable[Key], whole: Iterable[Key], lo: float, hi: float) -> None:
+        """lo <= sum(part) / sum(whole) <= hi, with part a subset of whole."""
+        part, whole = set(part), list(whole)
+        for bound, sign in ((lo, 1.0), (hi, -1.0)):
+            terms = {k: sign * ((1.0 if k in part else 0.0) - bound) for k in whole}
+            self.between(terms, 0.0, None)
+
+    def mean(self, values: Mapping[Key, float], lo: float, hi: float) -> None:
+        """lo <= sum(v x) / sum(x) <= hi (a shown mean, rounded; any count)."""
+        for bound, sign in ((lo, 1.0), (hi, -1.0)):
+            self.between({k: sign * (v - bound) for k, v in values.items()}, 0.0, None)
+
+    def share(self, part: Iterable[Key], whole: Iterable[Key], n: int, p: float,
+              p_lo: float | None, p_hi: float | None, decimals: int,
+              confidence: float = stats.CONFIDENCE) -> None:
+        """A shown share (a fraction rounded to `decimals` places of a percentage) of n
+        people, with or without its Wilson interval (also rounded): the k it allows."""
+        ks = share_candidates(n, p, p_lo, p_hi, decimals, confidence)
+        if not ks:
+            raise AuditError("no count gives the published share")
+        self.total(part, min(ks), max(ks))
+        self.total(whole, n)
+
+    def t_interval(self, values: Mapping[Key, int], n: int, mean: float,
+                   lo: float | None, hi: float | None, decimals: int,
+                   confidence: float = stats.CONFIDENCE) -> None:
+        """A mean of n integer values shown with its t-interval, all to `decimals`.
+
+        Adds: the count is n, the sum is one of the candidates the rounded mean
+        allows, and the sum of squares lies in that candidate's range."""
+        keys = list(values)
+        self.total(keys, n)
+        m_lo, m_hi = interval(mean, decimals)
+        s_lo, s_hi = math.ceil(n * m_lo - 1e-6), math.floor(n * m_hi + 1e-6)
+        if lo is None or hi is None or n < 2:
+            self.between({k: float(v) for k, v in values.items()}, s_lo, s_hi)
+            return
+        cands = [(s, b) for s in range(s_lo, s_hi + 1)
+                 if (b := sum_sq_bounds(n, s, lo, hi, decimals, confidence)) is not None]
+        if len(cands) > MAX_CANDIDATES:
+            raise AuditError("too many candidate sums: publish fewer decimals")
+        if not cands:
+            raise AuditError("no sum gives the published mean and interval")
+        zs = [self._aux(1.0) for _ in cands]
+        s1 = {self.index[k]: float(v) for k, v in values.items()}
+        s2 = {self.index[k]: float(v) * float(v) for k, v in values.items()}
+        self._row(dict.fromkeys(zs, 1.0), 1.0, 1.0)
+        # S1 == sum(s_k z_k)
+        self._row({**s1, **{z: -float(s) for z, (s, _) in zip(zs, cands)}}, 0.0, 0.0)
+        # sum(a_k z_k) <= S2 <= sum(b_k z_k)
+        self._row({**s2, **{z: -float(a) for z, (_, (a, _b)) in zip(zs, cands)}}, 0.0, np.inf)
+        self._row({**s2, **{z: -float(b) for z, (_, (_a, b)) in zip(zs, cands)}}, -np.inf, 0.0)
+
+    # -- solving ------------------------------------------------------------
+
+    def _matrices(self):
+        nv = len(self.upper)
+        r, c, v, lo, hi = [], [], [], [], []
+        for j, (row, a, b) in enumerate(self.rows):
+            for i, x in row.items():
+                r.append(j)
+                c.append(i)
+                v.append(x)
+            lo.append(a)
+            hi.append(b)
+        a = coo_array((v, (r, c)), shape=(len(self.rows), nv)).tocsr()
+        return a, np.array(lo), np.array(hi)
+
+    def extremes(self, keys: Iterable[Key], time_limit: float = 5.0
+                 ) -> dict[Key, tuple[int, int]]:
+        """Smallest and largest feasible value of each cell in `keys`."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        a, lo, hi = self._matrices()
+        nv = len(self.upper)
+        cons = [LinearConstraint(a, lo, hi)] if self.rows else []
+        bounds = Bounds(np.zeros(nv), np.array(self.upper))
+        integrality = np.array(self.integral)
+        out: dict[Key, tuple[int, int]] = {}
+        for key in keys:
+            i = self.index[key]
+            ends = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(nv)
+                c[i] = sign
+                res = milp(c, constraints=cons, bounds=bounds, integrality=integrality,
+                           options={"time_limit": time_limit, "presolve": True})
+                if res.status == 2:
+                    raise AuditError("the published figures admit no vector")
+                if res.x is None:
+                    # Time ran out without a proof: take the cell as exposed.
+                    ends.append(None)
+                    continue
+                # The dual bound is what is proven; round outwards only by that.
+                bound = getattr(res, "mip_dual_bound", None)
+                val = sign * res.fun if bound is None or res.status == 0 else sign * bound
+                ends.append(val)
+            if None in ends:
+                out[key] = (0, 0)
+                continue
+            out[key] = (int(math.ceil(ends[0] - 1e-6)), int(math.floor(ends[1] + 1e-6)))
+        return out
+
+
+def protected(lo: int, hi: int, k: int) -> bool:
+    """A hidden cell's feasible range protects it when it spans at least k values,
+    or when it holds both 0 (nobody) and a group of k or more."""
+    return hi - lo + 1 >= k or (lo == 0 and hi >= k)
+
+
+def sum_sq_bounds(n: int, s1: int, lo: float, hi: float, decimals: int,
+                  confidence: float = stats.CONFIDENCE) -> tuple[int, int] | None:
+    """Integer sums of squares S2 for which n values summing to s1 give a t-interval
+    that rounds to (lo, hi) at `decimals`; None when none does."""
+    m = s1 / n
+    lo_a, lo_b = interval(lo, decimals)
+    hi_a, hi_b = interval(hi, decimals)
+    h_min = max(m - lo_b, hi_a - m, 0.0)
+    h_max = min(m - lo_a, hi_b - m)
+    if h_max < h_min:
+        return None
+    t = stats._t(confidence, n - 1)
+    # h = t * sd / sqrt(n); sd^2 = (n S2 - S1^2) / (n (n - 1))
+    def s2_of(h: float) -> float:
+        var = (h * math.sqrt(n) / t) ** 2
+        return (var * n * (n - 1) + s1 * s1) / n
+    a = math.ceil(s2_of(h_min) - 1e-6)
+    b = math.floor(s2_of(h_max) + 1e-6)
+    return (a, b) if a <= b else None
+
+
+def share_candidates(n: int, p: float, p_lo: float | None, p_hi: float | None,
+                     decimals: int, confidence: float = stats.CONFIDENCE) -> list[int]:
+    """Counts k of n whose share (and Wilson interval, when shown) round to the
+    published percentages at `decimals` places (p is a fraction, 0..1)."""
+    a, b = interval(100 * p, decimals)
+    k_lo, k_hi = max(0, math.ceil(n * a / 100 - 1e-6)), min(n, math.floor(n * b / 100 + 1e-6))
+    out = []
+    for k in range(k_lo, k_hi + 1):
+        if p_lo is not None and p_hi is not None:
+            w = stats.wilson(k, n, confidence)
+            la, lb = interval(100 * p_lo, decimals)
+            ha, hb = interval(100 * p_hi, decimals)
+            if not (la <= 100 * w.lo <= lb and ha <= 100 * w.hi <= hb):
+                continue
+        out.append(k)
+    return out
+
+
+def exposed(problem: Problem, hidden: Iterable[Key], k: int) -> dict[Key, tuple[int, int]]:
+    """The hidden cells whose feasible range fails `protected`, with their ranges."""
+    return {key: r for key, r in problem.extremes(hidden).items() if not protected(*r, k)}
