@@ -106,10 +106,14 @@ def test_objective_drilldown_slices(leader_client, query):
     assert answers.startswith("fewer than 10 fewer than 10")
 
 
+# A keyword alone no longer hides the lone comment: it is public to every member, so
+# the explorer lists it (tests/test_comment_explorer_privacy.py). What must stay hidden
+# is which segment wrote it, so the keyword attacks here come with a segment filter.
 @pytest.mark.parametrize("query", [
-    "segment=region:south", "keyword=LONESECRET", "keyword=bookmobile&segment=region:south",
+    "segment=region:south", "keyword=LONESECRET&segment=region:south",
+    "keyword=bookmobile&segment=region:south",
     "segment=region:south&sentiment=neutral", "segment=career_stage:early&keyword=south",
-    "keyword=LONESECRET&page=1", "keyword=%25", "keyword=_",
+    "keyword=LONESECRET&segment=career_stage:early&page=1", "keyword=%25", "keyword=_",
 ])
 def test_comment_explorer_never_shows_a_slice_under_the_threshold(leader_client, data, query):
     obj = data["a1"].id

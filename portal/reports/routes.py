@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from portal import charts, privacy, segments, sentiment
+from portal import charts, errors_http, privacy, segments, sentiment
+from portal.forms import choice_value
 from portal.models import UPDATE_STATUS_LABELS, FeedbackRound
 from portal.reports import (
     board,
@@ -200,9 +201,13 @@ def _comment_form(rounds) -> tuple[forms.CommentFilterForm, comments.CommentFilt
         raw = request.args.get(name, "")
         if raw and raw not in {v for v, _ in getattr(form, name).choices}:
             abort(404)
-    segment = request.args.get("segment", "")
-    if segment and segment not in {v for v, _ in forms.segment_value_choices()}:
-        abort(404)
+    # A segment or sentiment the portal does not know is a 404 too, before anything
+    # is counted, so a typo never reaches the decision about what may be shown.
+    for name, choices in (("segment", form.segment.choices),
+                          ("sentiment", form.sentiment.choices)):
+        raw = request.args.get(name, "")
+        if raw and raw not in {choice_value(c) for c in choices}:
+            abort(404)
     valid = form.validate()
     if valid:
         flt.round_id = int(form.round.data) if form.round.data else None
@@ -224,7 +229,7 @@ def comments_view():
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     status = 200 if valid else 400
     return render_template("reports/comments.html", form=form, result=result, args=args,
-                           page="comments"), status
+                           page="comments", author_name=comments.author_name), status
 
 
 @bp.get("/comments.csv")
@@ -235,7 +240,8 @@ def comments_csv():
         abort(400)
     body = comments.export_csv(flt)
     if body is None:
-        abort(404, description="Too few comments match these filters to export them.")
+        # The same answer for every withheld selection, whether nothing or a few match.
+        return errors_http.render_error(404, comments.withheld_reason())
     return _download(body.encode("utf-8"), "comments.csv", "text/csv; charset=utf-8")
 
 
