@@ -76,6 +76,12 @@ def suppress_total(n: int, threshold: int | None = None) -> int | None:
     return n if n == 0 or is_reportable(n, threshold) else None
 
 
+def withheld_label() -> str:
+    """Text for a figure withheld because, with the figures beside it, it would give
+    back a hidden count (portal.disclosure)."""
+    return "withheld to protect a small group"
+
+
 def display(value: int | float | None, threshold: int | None = None, fmt: str = "{}") -> str:
     """Text for a cell: the figure, or "fewer than N" when it was suppressed."""
     if value is None:

@@ -1,6 +1,26 @@
 """Disclosure control: every figure about one group of people is decided together.
 
-`audit` holds the attacker's problem and its solver; the modules beside it build
-that problem for each kind of published slice and withhold more until every hidden
-cell keeps its protection interval (see `audit.protected`).
+The promise: leadership never learns a figure about fewer than PRIVACY_MIN_N (N)
+people, not even by arithmetic on figures that are shown.
+
+The rule. For each published slice (one objective x measure x round x segment value;
+one survey question x selection), all its figures (cells, counts, shares, means,
+intervals, NPS groups) are decided in one step before any page, chart, export or
+board report sees them. The step first hides every cell of 1..N-1 people
+(portal.privacy.suppress_cells), then solves the attacker's problem
+(`audit.Problem`): the non-negative integer vectors consistent with every figure it
+would publish, each rounded figure taken as the interval it stands for. Each hidden
+cell of 1..N-1 people must keep a protection interval: its feasible values span at
+least N values, or include 0 and a value of N or more (`audit.protected`). Where one
+does not, the step withholds more, least informative first: a decimal of the mean and
+its interval, the interval, the shares, another cell, and finally the mean; then it
+audits again, until the audit passes.
+
+Why. A mean with the number of answers and the shown cells is a linear equation in
+the hidden cells; an interval's width adds the sum of squares; a share adds another.
+Two or three hidden cells rarely survive all of them together.
+
+Modules: `audit` (the problem and scipy's milp), `ratings` (ratings slices and the
+rows of a segment dimension), `rounds` (the audit of everything a round publishes,
+`flask privacy audit`), `surveys` (survey questions and selections), `cli`.
 """

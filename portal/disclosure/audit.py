@@ -33,6 +33,8 @@ Key = Hashable
 _EPS = 1e-9
 # Candidate sums allowed for one t-interval before the problem refuses to build.
 MAX_CANDIDATES = 20_000
+# No group is larger than this; a finite cap keeps every problem bounded.
+CELL_CAP = 10_000_000
 
 
 class AuditError(RuntimeError):
@@ -59,7 +61,7 @@ class Problem:
     def cell(self, key: Key, upper: float | None = None) -> Key:
         if key not in self.index:
             self.index[key] = len(self.upper)
-            self.upper.append(np.inf if upper is None else float(upper))
+            self.upper.append(CELL_CAP if upper is None else float(upper))
             self.integral.append(1)
         return key
 
@@ -154,10 +156,11 @@ class Problem:
         s2 = {self.index[k]: float(v) * float(v) for k, v in values.items()}
         self._row(dict.fromkeys(zs, 1.0), 1.0, 1.0)
         # S1 == sum(s_k z_k)
-        self._row({**s1, **{z: -float(s) for z, (s, _) in zip(zs, cands)}}, 0.0, 0.0)
+        pairs = list(zip(zs, cands, strict=True))
+        self._row({**s1, **{z: -float(s) for z, (s, _) in pairs}}, 0.0, 0.0)
         # sum(a_k z_k) <= S2 <= sum(b_k z_k)
-        self._row({**s2, **{z: -float(a) for z, (_, (a, _b)) in zip(zs, cands)}}, 0.0, np.inf)
-        self._row({**s2, **{z: -float(b) for z, (_, (_a, b)) in zip(zs, cands)}}, -np.inf, 0.0)
+        self._row({**s2, **{z: -float(a) for z, (_, (a, _b)) in pairs}}, 0.0, np.inf)
+        self._row({**s2, **{z: -float(b) for z, (_, (_a, b)) in pairs}}, -np.inf, 0.0)
 
     # -- solving ------------------------------------------------------------
 
@@ -196,6 +199,9 @@ class Problem:
                            options={"time_limit": time_limit, "presolve": True})
                 if res.status == 2:
                     raise AuditError("the published figures admit no vector")
+                if res.status == 3:   # unbounded: nothing caps this cell
+                    ends.append(sign * -math.inf if sign < 0 else 0.0)
+                    continue
                 if res.x is None:
                     # Time ran out without a proof: take the cell as exposed.
                     ends.append(None)
@@ -207,7 +213,8 @@ class Problem:
             if None in ends:
                 out[key] = (0, 0)
                 continue
-            out[key] = (int(math.ceil(ends[0] - 1e-6)), int(math.floor(ends[1] + 1e-6)))
+            hi_end = ends[1] if math.isfinite(ends[1]) else 10**12
+            out[key] = (int(math.ceil(ends[0] - 1e-6)), int(math.floor(hi_end + 1e-6)))
         return out
 
 
@@ -257,5 +264,43 @@ def share_candidates(n: int, p: float, p_lo: float | None, p_hi: float | None,
 
 
 def exposed(problem: Problem, hidden: Iterable[Key], k: int) -> dict[Key, tuple[int, int]]:
-    """The hidden cells whose feasible range fails `protected`, with their ranges."""
-    return {key: r for key, r in problem.extremes(hidden).items() if not protected(*r, k)}
+    """The hidden cells whose feasible range fails `protected`, with their ranges.
+
+    Feasibility questions settle most cells together: one vector consistent with
+    everything published that has every asked cell at 0, one that has every asked
+    cell at k or more. A group that admits no such vector is split in halves; a cell
+    left on its own is optimised (`extremes`)."""
+    keys = list(dict.fromkeys(hidden))
+    if not keys:
+        return {}
+    a, lo, hi = problem._matrices()
+    nv = len(problem.upper)
+    cons = [LinearConstraint(a, lo, hi)] if problem.rows else []
+    integrality = np.array(problem.integral)
+    base_upper = np.array(problem.upper)
+
+    def feasible(group: list[Key], at_least_k: bool) -> bool:
+        lower, upper = np.zeros(nv), base_upper.copy()
+        for key in group:
+            i = problem.index[key]
+            if at_least_k:
+                lower[i] = float(k)
+            else:
+                upper[i] = 0.0
+        res = milp(np.zeros(nv), constraints=cons, bounds=Bounds(lower, upper),
+                   integrality=integrality, options={"time_limit": 2.0})
+        return res.status == 0 and res.x is not None
+
+    def settle(group: list[Key], at_least_k: bool) -> set[Key]:
+        """The cells of `group` no vector settles (alone)."""
+        if feasible(group, at_least_k):
+            return set()
+        if len(group) == 1:
+            return set(group)
+        half = len(group) // 2
+        return settle(group[:half], at_least_k) | settle(group[half:], at_least_k)
+
+    unsettled = settle(keys, False)
+    unsettled |= settle([key for key in keys if key not in unsettled], True)
+    return {key: r for key, r in problem.extremes([k_ for k_ in keys if k_ in unsettled]).items()
+            if not protected(*r, k)}

@@ -65,8 +65,9 @@ def ipa_chart(dash: Dashboard) -> Chart:
         Column("perf", "Mean performance", export_labels=("Mean performance", "lower 95%",
                                                           "upper 95%")),
         Column("quadrant", "Quadrant", numeric=False)], row_header="objective")
-    table.rows = [{"objective": _objective(r), "imp": mean_cell(r.est.imp_mean, True),
-                   "perf": mean_cell(r.est.perf_mean, True),
+    table.rows = [{"objective": _objective(r),
+                   "imp": mean_cell(r.est.imp_mean, True, digits=r.est.digits("imp_mean")),
+                   "perf": mean_cell(r.est.perf_mean, True, digits=r.est.digits("perf_mean")),
                    "quadrant": text_cell(r.quadrant or "–")} for r in rows]
     svg = charts.scatter(points, ci, cp, title, desc)
     return Chart("ipa", title, desc, svg, table)
@@ -85,7 +86,8 @@ def gap_chart(dash: Dashboard) -> Chart:
         Column("objective", "Objective", numeric=False, export_labels=("Objective", "Text")),
         Column("gap", "Gap", export_labels=("Gap", "lower 95%", "upper 95%")),
         Column("n", "Members with both answers")], row_header="objective")
-    table.rows = [{"objective": _objective(r), "gap": mean_cell(r.est.gap, True, signed=True),
+    table.rows = [{"objective": _objective(r),
+                   "gap": mean_cell(r.est.gap, True, signed=True, digits=r.est.digits("gap")),
                    "n": Cell(f"{r.est.gap.n:,}", (r.est.gap.n,), r.est.gap.n)} for r in rows]
     return Chart("gap", title, desc, charts.gap_bars(items, title, desc), table)
 

@@ -12,7 +12,7 @@ from portal.models import FeedbackRound, Objective, ObjectiveUpdate
 from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
 from portal.reports import comments, queries
 from portal.reports.aggregates import ALL, NO_ANSWER
-from portal.reports.estimates import ANSWERS, SliceEstimate, estimate
+from portal.reports.estimates import ANSWERS, SliceEstimate, estimate, segment_estimates
 from portal.reports.tables import (
     Column,
     Table,
@@ -22,6 +22,10 @@ from portal.reports.tables import (
     suppressed_cell,
     text_cell,
 )
+
+WITHHELD_NOTE = ("Where a hidden count could otherwise be worked out from the mean, its "
+                 "interval or a share, those figures are shown with fewer decimals or "
+                 "withheld.")
 
 
 def answer_label(measure: str, v: int) -> str:
@@ -62,14 +66,12 @@ def build(rnd: FeedbackRound, obj: Objective, dimension: str = "career_stage",
     dim = segments.BY_KEY[dimension]
     total = queries.load_counts(rnd.id, ALL, objective_id=obj.id).get((obj.id, ""))
     est = estimate(total)
-    dist = {}
-    for measure in ("importance", "performance"):
-        hist = getattr(total, measure) if total else {}
-        dist[measure] = privacy.suppress_cells({v: int(hist.get(v, 0)) for v in ANSWERS})
+    # The cells the disclosure step lets pages show (portal.disclosure.ratings).
+    dist = {measure: dict(est.cells[measure]) for measure in ("importance", "performance")}
     dd = Drilldown(rnd, obj, dim, est, dist)
     dd.tables["distribution"] = _distribution_table(dd)
-    dd.tables["segments"] = _segment_table(dd, queries.load_counts(rnd.id, dimension,
-                                                                   objective_id=obj.id))
+    dd.tables["segments"] = _segment_table(dd, total, queries.load_counts(
+        rnd.id, dimension, objective_id=obj.id))
     dd.updates = list(db.session.scalars(
         sa.select(ObjectiveUpdate).where(ObjectiveUpdate.objective_id == obj.id)
         .order_by(ObjectiveUpdate.published_at.desc()).limit(5)))
@@ -88,7 +90,8 @@ def _distribution_table(dd: Drilldown) -> Table:
     table = Table("distribution", f"Answers for {dd.objective.code}, {dd.round.name}", cols,
                   row_header="answer",
                   note="Counts below the privacy threshold read “fewer than "
-                       f"{privacy.min_n()}”, and so does the next smallest count.")
+                       f"{privacy.min_n()}”, and so do the counts that would give them back "
+                       "by arithmetic." + (" " + WITHHELD_NOTE if dd.est.withheld else ""))
     for v in ANSWERS:
         table.rows.append({
             "answer": text_cell(answer_label("importance", v) + (
@@ -113,33 +116,33 @@ SEGMENT_COLUMNS = [
 ]
 
 
-def _segment_table(dd: Drilldown, by_value: dict[tuple[int, str], queries.Counts]) -> Table:
+def _segment_table(dd: Drilldown, total: queries.Counts | None,
+                   by_value: dict[tuple[int, str], queries.Counts]) -> Table:
     dim = dd.dimension
     present = {v for (_, v) in by_value}
     order = [c for c in [*dim.codes, ""] if c in present] + sorted(
         present - {*dim.codes, ""})
-    shown = privacy.suppress_cells({v: by_value[(dd.objective.id, v)].rows for v in order})
+    ests = segment_estimates(total, {v: by_value[(dd.objective.id, v)] for v in order})
     table = Table("segments", f"{dd.objective.code} by {dim.label.lower()}, {dd.round.name}",
                   SEGMENT_COLUMNS, row_header="segment")
     for v in order:
-        counts = by_value[(dd.objective.id, v)]
         label = dim.label_for(v or None)
-        if shown[v] is None:
+        e = ests[v]
+        if e.decisions["importance"].rows_hidden:
             table.rows.append({"segment": text_cell(label), "raters": suppressed_cell(),
                                **{k: suppressed_cell(3) for k in
                                   ("imp_high", "imp_mean", "perf_mean", "gap")}})
             dd.segment_rows.append((label, dict.fromkeys((1, 2, 3, 4, 5))))
             continue
-        e = estimate(counts)
         table.rows.append({
             "segment": text_cell(label),
-            "raters": count_cell(shown[v]),
+            "raters": count_cell(e.rows if e.show_rows else None, withheld=not e.show_rows),
             "imp_high": share_cell(e.imp_high, e.show_importance,
                                    allowed=e.show_share("imp_high")),
-            "imp_mean": mean_cell(e.imp_mean, e.show_importance),
-            "perf_mean": mean_cell(e.perf_mean, e.show_performance),
-            "gap": mean_cell(e.gap, e.show_gap, signed=True),
+            "imp_mean": mean_cell(e.imp_mean, e.show_importance, digits=e.digits("imp_mean")),
+            "perf_mean": mean_cell(e.perf_mean, e.show_performance,
+                                   digits=e.digits("perf_mean")),
+            "gap": mean_cell(e.gap, e.show_gap, signed=True, digits=e.digits("gap")),
         })
-        hist = privacy.suppress_cells({s: counts.importance.get(s, 0) for s in (1, 2, 3, 4, 5)})
-        dd.segment_rows.append((label, hist))
+        dd.segment_rows.append((label, {s: e.cells["importance"][s] for s in (1, 2, 3, 4, 5)}))
     return table

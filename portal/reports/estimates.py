@@ -1,15 +1,21 @@
 """From count histograms to the figures a report shows, with the privacy rule applied.
 
-`estimate(counts)` gives every figure of one slice; `reportable` flags say
-whether its base is large enough to show (portal.privacy). Pages, exports and
-`flask reports verify` all go through here.
+`estimate(counts)` gives every figure of one slice, already through the disclosure
+step (portal.disclosure.ratings): where a cell is hidden, the means, intervals and
+shares it holds are the published ones (rounded, or withheld) and the gap is the
+difference of the two published means, so nothing computed from them downstream
+(charts, exports, trends, tests between segments) can carry more than the page.
+`reportable` flags say whether a base is large enough to show (portal.privacy).
+Pages, exports and `flask reports verify` all go through here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from portal import privacy, stats
+from portal.disclosure import ratings as disclosure
 from portal.reports.aggregates import NO_ANSWER
 from portal.reports.queries import Counts
 
@@ -35,10 +41,26 @@ class SliceEstimate:
     gap: stats.Mean
     # Shares that pass the privacy rule for shares (see _share_allowed), by name.
     shares_allowed: frozenset[str] = frozenset()
+    # The disclosure step's decision per measure, and the cells it lets pages show.
+    decisions: dict[str, disclosure.Decision] = field(default_factory=dict)
+    cells: dict[str, dict[int, int | None]] = field(default_factory=dict)
+
+    def digits(self, name: str) -> int:
+        """Decimals a mean (or the gap) is published to on pages."""
+        if name == "gap":
+            return min(self.digits("imp_mean"), self.digits("perf_mean"))
+        d = self.decisions.get("importance" if name.startswith("imp") else "performance")
+        return 2 if d is None or not d.audited or d.digits is None else min(2, d.digits)
+
+    @property
+    def withheld(self) -> bool:
+        """Something beyond small cells was withheld to protect a small group."""
+        return any(d.reduced for d in self.decisions.values())
 
     @property
     def show_rows(self) -> bool:
-        return privacy.is_reportable(self.rows)
+        known = all(d.rows_known and not d.rows_hidden for d in self.decisions.values())
+        return privacy.is_reportable(self.rows) and known
 
     @property
     def show_importance(self) -> bool:
@@ -80,8 +102,8 @@ class SliceEstimate:
         return out
 
 
-def _share_allowed(hist: dict[int, int], answers: frozenset[int], share: stats.Proportion
-                   ) -> bool:
+def _share_allowed(hist: dict[int, int], answers: frozenset[int], share: stats.Proportion,
+                   decision: disclosure.Decision | None = None) -> bool:
     """A share of k in n is two counts, k and n - k, of groups of answers. It is shown
     only when neither count is a small group, and when it cannot be set against the
     slice's distribution table to recover a cell that table hides: the hidden cells
@@ -90,20 +112,101 @@ def _share_allowed(hist: dict[int, int], answers: frozenset[int], share: stats.P
     of 4-5 next to a shown count of 5s would give back a hidden count of 4s."""
     if not privacy.is_reportable_split(share.k, share.n):
         return False
+    if decision is not None and decision.audited:
+        return True      # the auditor has checked the share against the hidden cells
     shown = privacy.suppress_cells({v: int(hist.get(v, 0)) for v in ANSWERS})
     hidden = {v for v, n in shown.items() if n is None}
     return not (hidden & answers) or hidden <= answers
 
 
-def estimate(counts: Counts | None) -> SliceEstimate:
+def _published_mean(m: stats.Mean, d: disclosure.Decision) -> stats.Mean:
+    """The mean as published: unchanged where nothing is hidden, else rounded to the
+    decided decimals, its interval rounded or dropped, the spread only what the
+    rounded interval says (or None), the mean itself None when withheld."""
+    if not d.audited or m.mean is None:
+        return m
+    if d.digits is None:
+        return stats.Mean(m.n, None, None, None, None)
+    mean = round(m.mean, d.digits)
+    if not d.interval or m.lo is None:
+        return stats.Mean(m.n, mean, None, None, None)
+    lo, hi = round(m.lo, d.digits), round(m.hi, d.digits)
+    sd = (hi - lo) / 2 * math.sqrt(m.n) / stats._t(stats.CONFIDENCE, m.n - 1)
+    return stats.Mean(m.n, mean, sd, lo, hi)
+
+
+def _published_share(p: stats.Proportion, d: disclosure.Decision) -> stats.Proportion:
+    if not d.audited or p.p is None:
+        return p
+    f = 10 ** (d.share_digits + 2)
+    shown = round(p.p * f) / f
+    return stats.Proportion(round(shown * p.n), p.n, shown, round(p.lo * f) / f,
+                            round(p.hi * f) / f)
+
+
+def _gap_from_means(imp: stats.Mean, perf: stats.Mean, n: int) -> stats.Mean:
+    """Performance minus importance from the two published means; its interval from
+    theirs (as if the samples were independent, which for members who answer both
+    is the wider, safer choice)."""
+    if imp.mean is None or perf.mean is None:
+        return stats.Mean(n, None, None, None, None)
+    mean = perf.mean - imp.mean
+    if imp.lo is None or perf.lo is None:
+        return stats.Mean(n, mean, None, None, None)
+    half = math.hypot((imp.hi - imp.lo) / 2, (perf.hi - perf.lo) / 2)
+    sd = half * math.sqrt(n) / stats._t(stats.CONFIDENCE, n - 1) if n > 1 else None
+    return stats.Mean(n, mean, sd, mean - half, mean + half)
+
+
+# The answers whose cells pages publish for a segment row: its importance chart.
+SEGMENT_CELLS = {"importance": frozenset(stats.SCALE), "performance": frozenset()}
+
+
+def segment_estimates(total: Counts | None, by_value: dict[str, Counts]
+                      ) -> dict[str, SliceEstimate]:
+    """Estimates of every segment row of one dimension, decided together with the
+    all-members row they add up to (portal.disclosure.ratings.decide_segments)."""
+    t = total or Counts()
+    t_est = estimate(t)
+    known = {v: all(disclosure.rows_publishable(getattr(c, m)) for m in SEGMENT_CELLS)
+             for v, c in by_value.items()}
+    per_measure = {
+        m: disclosure.decide_segments(getattr(t, m), {v: getattr(c, m) for v, c in
+                                                       by_value.items()},
+                                      t_est.decisions[m], shown, rows_known=known)
+        for m, shown in SEGMENT_CELLS.items()}
+    return {v: estimate(c, {m: per_measure[m][v] for m in SEGMENT_CELLS})
+            for v, c in by_value.items()}
+
+
+def estimate(counts: Counts | None,
+             decisions: dict[str, disclosure.Decision] | None = None) -> SliceEstimate:
+    """Every figure of one slice as published. `decisions`: the disclosure step's
+    decisions when the slice is one row of a linked table (segment_estimates);
+    by default the slice is decided on its own."""
     c = counts or Counts()
+    hists = {"importance": c.importance, "performance": c.performance}
+    known = all(disclosure.rows_publishable(h) for h in hists.values())
+    ds = decisions or {m: disclosure.decide(h, rows_known=known) for m, h in hists.items()}
     shares = {"imp_high": stats.share_high(c.importance), "imp_low": stats.share_low(c.importance),
               "perf_high": stats.share_high(c.performance),
               "perf_low": stats.share_low(c.performance)}
-    allowed = frozenset(
-        name for name, share in shares.items()
-        if _share_allowed(c.importance if name.startswith("imp") else c.performance,
-                          _SHARE_ANSWERS[name.split("_")[1]], share))
+    allowed = set()
+    for name, share in shares.items():
+        measure = "importance" if name.startswith("imp") else "performance"
+        d = ds[measure]
+        which = name.split("_")[1]
+        if (which in d.shares and
+                _share_allowed(hists[measure], _SHARE_ANSWERS[which], share, d)):
+            allowed.add(name)
+        shares[name] = _published_share(share, d)
+    imp_mean = _published_mean(stats.mean_from_histogram(c.importance), ds["importance"])
+    perf_mean = _published_mean(stats.mean_from_histogram(c.performance), ds["performance"])
+    gap = stats.paired_difference(c.gap_n, c.gap_sum, c.gap_sum_sq)
+    if ds["importance"].audited or ds["performance"].audited:
+        gap = _gap_from_means(imp_mean, perf_mean, c.gap_n)
+    cells = {m: {v: (None if v in ds[m].hidden else int(hists[m].get(v, 0))) for v in ANSWERS}
+             for m in hists}
     return SliceEstimate(
         rows=c.rows,
         imp_n=c.answered("importance"),
@@ -112,12 +215,14 @@ def estimate(counts: Counts | None) -> SliceEstimate:
         perf_dont_know=c.performance.get(0, 0),
         imp_high=shares["imp_high"],
         imp_low=shares["imp_low"],
-        imp_mean=stats.mean_from_histogram(c.importance),
+        imp_mean=imp_mean,
         perf_high=shares["perf_high"],
         perf_low=shares["perf_low"],
-        perf_mean=stats.mean_from_histogram(c.performance),
-        gap=stats.paired_difference(c.gap_n, c.gap_sum, c.gap_sum_sq),
-        shares_allowed=allowed,
+        perf_mean=perf_mean,
+        gap=gap,
+        shares_allowed=frozenset(allowed),
+        decisions=ds,
+        cells=cells,
     )
 
 

@@ -103,8 +103,11 @@ def text_cell(text: str, href: str | None = None, sort: Any = None) -> Cell:
     return Cell(text, (text,), text if sort is None else sort, href=href)
 
 
-def count_cell(n: int | None) -> Cell:
-    """A count already passed through privacy (None = suppressed)."""
+def count_cell(n: int | None, withheld: bool = False) -> Cell:
+    """A count already passed through privacy (None = suppressed; `withheld`: hidden
+    because it would give away a small group by difference)."""
+    if withheld:
+        return suppressed_cell(label=privacy.withheld_label())
     if n is None:
         return suppressed_cell()
     return Cell(f"{n:,}", (n,), n)
@@ -124,6 +127,8 @@ def share_cell(est, reportable: bool, with_interval: bool = True, allowed: bool 
     # or "97% of 31" would give away the one member a suppressed table cell hides.
     if not reportable:
         return suppressed_cell(width)
+    if not allowed and est.n and privacy.is_reportable_split(est.k, est.n):
+        return suppressed_cell(width, privacy.withheld_label())
     if not allowed or not privacy.is_reportable_split(est.k, est.n):
         return suppressed_cell(width, privacy.split_suppressed_label())
     if est.p is None:
@@ -141,7 +146,8 @@ def mean_cell(est, reportable: bool, digits: int = 2, signed: bool = False) -> C
     if not reportable:
         return suppressed_cell(3)
     if est.mean is None:
-        return empty_cell(3)
+        # No mean although there are answers: the disclosure step withheld it.
+        return suppressed_cell(3, privacy.withheld_label()) if est.n else empty_cell(3)
     fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
     lo = "" if est.lo is None else round(est.lo, 3)
     hi = "" if est.hi is None else round(est.hi, 3)

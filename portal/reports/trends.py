@@ -76,9 +76,12 @@ def build(rnd: FeedbackRound, compare: FeedbackRound, source: str = "summary") -
         share = (stats.proportion_difference(a.imp_high.k, a.imp_high.n, b.imp_high.k,
                                              b.imp_high.n)
                  if a.show_share() and b.show_share() else _none())
+        # A mean published without its interval carries no spread to test with.
         perf = (stats.welch_difference(a.perf_mean, b.perf_mean)
-                if a.show_performance and b.show_performance else _none())
-        gap = (stats.welch_difference(a.gap, b.gap) if a.show_gap and b.show_gap else _none())
+                if a.show_performance and b.show_performance
+                and None not in (a.perf_mean.sd, b.perf_mean.sd) else _none())
+        gap = (stats.welch_difference(a.gap, b.gap) if a.show_gap and b.show_gap
+               and None not in (a.gap.sd, b.gap.sd) else _none())
         rows.append((obj, Change(b, a, share, perf, gap)))
     for attr in ("share", "performance", "gap"):
         qs = stats.benjamini_hochberg([getattr(c, attr).p for _, c in rows])
@@ -114,12 +117,12 @@ def _share(e: SliceEstimate) -> Cell:
                 sub=f"{100 * p.lo:.0f}–{100 * p.hi:.0f}%")
 
 
-def _mean(m: stats.Mean, shown: bool, rows: int, signed: bool = False) -> Cell:
+def _mean(m: stats.Mean, shown: bool, rows: int, signed: bool = False, digits: int = 2) -> Cell:
     if not shown:
         return suppressed_cell(3) if rows else empty_cell(3)
-    fmt = "{:+.2f}" if signed else "{:.2f}"
+    fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
     if m.mean is None:
-        return empty_cell(3)
+        return (suppressed_cell(3, privacy.withheld_label()) if m.n else empty_cell(3))
     sub = f"{fmt.format(m.lo)} to {fmt.format(m.hi)}" if m.lo is not None else ""
     return Cell(fmt.format(m.mean), (round(m.mean, 3), "" if m.lo is None else round(m.lo, 3),
                                      "" if m.hi is None else round(m.hi, 3)), m.mean, sub=sub)
@@ -171,8 +174,10 @@ def _table(tr: Trends) -> Table:
                               sub=obj.text),
             "share_b": _share(c.before), "share_a": _share(c.after),
             "share_d": _diff(c.share, True), "share_v": _verdict(c.share, c.share_q),
-            "perf_b": _mean(c.before.perf_mean, c.before.show_performance, c.before.rows),
-            "perf_a": _mean(c.after.perf_mean, c.after.show_performance, c.after.rows),
+            "perf_b": _mean(c.before.perf_mean, c.before.show_performance, c.before.rows,
+                            digits=c.before.digits("perf_mean")),
+            "perf_a": _mean(c.after.perf_mean, c.after.show_performance, c.after.rows,
+                            digits=c.after.digits("perf_mean")),
             "perf_d": _diff(c.performance, False),
             "perf_v": _verdict(c.performance, c.performance_q),
             "gap_d": _diff(c.gap, False), "gap_v": _verdict(c.gap, c.gap_q),

@@ -1,0 +1,281 @@
+"""What may be published about one measure (importance or performance) of one slice
+of ratings, decided with the auditor.
+
+A slice is one objective x round x segment value (or all members). For one measure
+it is seven cells: the answers 1..5, "don't know" (0) and "not answered" (-1). Its
+published figures are the cells a page shows, the number of ratings, the number
+answering on the scale, the mean with its t-interval, and the shares rating 4–5 and
+1–2 with their Wilson intervals.
+
+`decide(hist, shown)` starts from the small-cell rule (portal.privacy.suppress_cells)
+and, when any cell is hidden, solves the attacker's problem (portal.disclosure.audit)
+for every hidden cell that holds 1..N-1 people. While one is exposed it withholds
+more, least informative first:
+
+1. the mean's second decimal (means and intervals then read to one decimal);
+2. the mean's interval;
+3. the shares;
+4. the next smallest shown cell (then the ladder starts again at 1);
+5. finally the mean itself: only the count of ratings remains.
+
+`decide_segments` does the same for the rows of one segment dimension together with
+the all-members row they add up to; a segment row that lets the table give a hidden
+cell back moves down its own ladder.
+
+Rows with no hidden cell publish means to three decimals (exports) and shares to
+one decimal: nothing is hidden in them to recover.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from portal import privacy, stats
+from portal.disclosure.audit import Problem, exposed
+
+ANSWERS = (1, 2, 3, 4, 5, 0, -1)
+SCALE = (1, 2, 3, 4, 5)
+SHARES = {"high": (4, 5), "low": (1, 2)}
+FULL_DIGITS = 3          # what exports carry for a row with nothing hidden
+FULL_SHARE_DIGITS = 1
+AUDITED_SHARE_DIGITS = 0
+# (mean digits, interval shown, shares shown), most to least informative.
+LADDER = ((2, True, True), (1, True, True), (1, False, True), (1, False, False))
+WITHHELD_REASON = "withheld so that no small group can be worked out"
+
+
+@dataclass(frozen=True)
+class Decision:
+    hidden: frozenset[int]            # answers whose cell is not published
+    digits: int | None                # decimals of the mean and its interval; None = withheld
+    interval: bool                    # the mean's t-interval is shown
+    shares: frozenset[str]            # "high" / "low" shares that may be shown
+    share_digits: int = FULL_SHARE_DIGITS
+    audited: bool = False             # the auditor had a hidden cell to protect
+    rows_hidden: bool = False         # not even the number of ratings is published
+    rows_known: bool = True           # the number of ratings of the slice is published
+    n_known: bool = True              # the number answering on the scale is published
+
+    @property
+    def reduced(self) -> bool:
+        """Something beyond the small cells themselves was withheld."""
+        return self.audited and (self.digits != 2 or not self.interval
+                                 or self.shares != frozenset(SHARES))
+
+
+def _as_hist(hist: Mapping[int, int]) -> tuple[int, ...]:
+    return tuple(int(hist.get(a, 0) or 0) for a in ANSWERS)
+
+
+def _split_ok(hist: tuple[int, ...], name: str) -> bool:
+    h = dict(zip(ANSWERS, hist, strict=True))
+    n = sum(h[a] for a in SCALE)
+    k = sum(h[a] for a in SHARES[name])
+    return n > 0 and privacy.is_reportable_split(k, n)
+
+
+def published(hist: tuple[int, ...], d: Decision) -> dict:
+    """The figures a page and export show for this measure, at their precision."""
+    h = dict(zip(ANSWERS, hist, strict=True))
+    scale = {a: h[a] for a in SCALE}
+    n = sum(scale.values())
+    out: dict = {"cells": {a: (None if a in d.hidden else h[a]) for a in ANSWERS},
+                 "rows": sum(hist) if d.rows_known else None, "n": n if d.n_known else None,
+                 "mean": None,
+                 "shares": {}}
+    if d.rows_hidden:
+        return {"cells": dict.fromkeys(ANSWERS), "rows": None, "n": None, "mean": None,
+                "shares": {}}
+    if not d.n_known:
+        return out
+    if n and d.digits is not None:
+        m = stats.mean_from_histogram(scale)
+        lo = hi = None
+        if d.interval and m.lo is not None:
+            lo, hi = round(m.lo, d.digits), round(m.hi, d.digits)
+        out["mean"] = (round(m.mean, d.digits), lo, hi, d.digits)
+    for name in d.shares:
+        if n:
+            p = stats.share(scale, SHARES[name])
+            f = 10 ** (d.share_digits + 2)
+            out["shares"][name] = (round(p.p * f) / f, round(p.lo * f) / f, round(p.hi * f) / f,
+                                   d.share_digits)
+    return out
+
+
+def add_facts(problem: Problem, tag, pub: dict) -> dict[int, tuple]:
+    """Everything in `pub` as facts about the cells (tag, answer); returns the keys."""
+    keys = {a: problem.cell((tag, a)) for a in ANSWERS}
+    for a, v in pub["cells"].items():
+        if v is not None:
+            problem.fix(keys[a], v)
+    problem.equal({**dict.fromkeys(keys.values(), 1.0), problem.cell((tag, "rows")): -1.0}, 0)
+    if pub["rows"] is not None:
+        problem.total(keys.values(), pub["rows"])
+    n = pub["n"]
+    if n is None:
+        return keys
+    problem.total([keys[a] for a in SCALE], n)
+    if n and pub["mean"] is not None:
+        mean, lo, hi, digits = pub["mean"]
+        problem.t_interval({keys[a]: a for a in SCALE}, n, mean, lo, hi, digits)
+    for name, (p, lo, hi, digits) in pub["shares"].items():
+        problem.share([keys[a] for a in SHARES[name]], [keys[a] for a in SCALE], n, p, lo, hi,
+                      digits)
+    return keys
+
+
+def _at_risk(hist: tuple[int, ...], d: Decision, k: int) -> list[int]:
+    h = dict(zip(ANSWERS, hist, strict=True))
+    return [a for a in d.hidden if 0 < h[a] < k]
+
+
+def _passes(hist: tuple[int, ...], d: Decision, k: int) -> bool:
+    risky = _at_risk(hist, d, k)
+    if not risky:
+        return True
+    p = Problem()
+    keys = add_facts(p, "r", published(hist, d))
+    return not exposed(p, [keys[a] for a in risky], k)
+
+
+def _first_hidden(hist: tuple[int, ...], shown: frozenset[int], k: int) -> frozenset[int]:
+    pairs = zip(ANSWERS, hist, strict=True)
+    cells = privacy.suppress_cells({a: v for a, v in pairs if a in shown}, k)
+    return frozenset(a for a in ANSWERS if a not in shown or cells.get(a) is None)
+
+
+def _next_cell(hist: tuple[int, ...], hidden: frozenset[int]) -> frozenset[int] | None:
+    """Hide the next smallest shown non-zero cell (None when none is left)."""
+    rest = sorted((v, i, a) for i, (a, v) in enumerate(zip(ANSWERS, hist, strict=True))
+                  if a not in hidden and v > 0)
+    return hidden | {rest[0][2]} if rest else None
+
+
+def ladder(hist: tuple[int, ...], hidden: frozenset[int], rows_known: bool = True):
+    """Every decision from most to least informative, starting with `hidden`."""
+    cur: frozenset[int] | None = hidden
+    while cur is not None:
+        for digits, interval, shares in LADDER:
+            allowed = frozenset(s for s in SHARES if shares and _split_ok(hist, s))
+            yield Decision(cur, digits, interval, allowed, AUDITED_SHARE_DIGITS, True,
+                           rows_known=rows_known)
+        cur = _next_cell(hist, cur)
+    yield Decision(frozenset(ANSWERS), None, False, frozenset(), AUDITED_SHARE_DIGITS, True,
+                   rows_known=rows_known)
+
+
+def rows_publishable(hist: Mapping[int, int], k: int | None = None) -> bool:
+    """The number of ratings and the number answering on the scale are both shown,
+    so their difference (members who said "don't know" or skipped) is published
+    too: the count of ratings is shown only when that group is 0 or >= N."""
+    h = _as_hist(hist)
+    off = h[ANSWERS.index(0)] + h[ANSWERS.index(-1)]
+    return off == 0 or off >= (privacy.min_n() if k is None else k)
+
+
+@functools.lru_cache(maxsize=65536)
+def _decide(hist: tuple[int, ...], shown: frozenset[int], k: int,
+            rows_known: bool = True) -> Decision:
+    return _decide_hidden(hist, _first_hidden(hist, shown, k), k, rows_known)
+
+
+@functools.lru_cache(maxsize=65536)
+def _decide_hidden(hist: tuple[int, ...], hidden: frozenset[int], k: int,
+                   rows_known: bool = True) -> Decision:
+    n = sum(hist[ANSWERS.index(a)] for a in SCALE)
+    rows_known = (rows_known and (sum(hist) == 0 or sum(hist) >= k)
+                  and rows_publishable(dict(zip(ANSWERS, hist, strict=True)), k))
+    if 0 < n < k:
+        # Too few answers on the scale to describe: neither they nor their count is
+        # published, only the cells that pass the small-cell rule.
+        d = Decision(hidden | frozenset(SCALE), None, False, frozenset(), AUDITED_SHARE_DIGITS,
+                     True, rows_known=rows_known, n_known=False)
+        return d if _passes(hist, d, k) else Decision(
+            frozenset(ANSWERS), None, False, frozenset(), AUDITED_SHARE_DIGITS, True,
+            rows_known=rows_known, n_known=False)
+    full = Decision(hidden, FULL_DIGITS, True,
+                    frozenset(s for s in SHARES if _split_ok(hist, s)), rows_known=rows_known)
+    if not _at_risk(hist, full, k):
+        return full
+    for d in ladder(hist, hidden, rows_known):
+        if _passes(hist, d, k):
+            return d
+    raise AssertionError("the last rung publishes only counts and always passes")
+
+
+def decide(hist: Mapping[int, int], shown: frozenset[int] = frozenset(ANSWERS),
+           k: int | None = None, rows_known: bool = True) -> Decision:
+    """The decision for one measure of one slice; `shown` = the answers whose cells the
+    pages publish for it (others are hidden and protected all the same);
+    `rows_known`: the slice's number of ratings is published (rows_publishable for
+    both measures)."""
+    return _decide(_as_hist(hist), frozenset(shown), privacy.min_n() if k is None else k,
+                   rows_known)
+
+
+# ---------------------------------------------------------------------------
+# Linked rows: the segments of one dimension add up to all members.
+
+GONE = Decision(frozenset(ANSWERS), None, False, frozenset(), AUDITED_SHARE_DIGITS, True,
+                rows_hidden=True, rows_known=False, n_known=False)
+
+
+@functools.lru_cache(maxsize=8192)
+def _decide_segments(total: tuple[int, ...], total_hidden: frozenset[int],
+                     rows: tuple[tuple[str, tuple[int, ...], bool], ...], shown: frozenset[int],
+                     k: int) -> tuple[tuple[str, Decision], ...]:
+    hists = {v: h for v, h, _ in rows}
+    known = {v: kn for v, _, kn in rows}
+    # 1. The number of ratings per segment follows the small-cell rule (the
+    #    "Raters" column); a row whose count is withheld for its own reason enters
+    #    the rule as hidden. A hidden row publishes nothing.
+    sizes = privacy.suppress_cells(
+        {v: (sum(h) if known[v] or not sum(h) else 1) for v, h in hists.items()}, k)
+    gone = {v for v in hists if sizes[v] is None and known[v]}
+    hidden = {v: (frozenset(ANSWERS) if v in gone else _first_hidden(h, shown, k))
+              for v, h in hists.items()}
+    # 2. Down each answer's column: the segments' cells add up to the all-members
+    #    cell. Where that is shown, the hidden segment cells of the column must add up
+    #    to 0 or at least N (else their sum, a small group, is a subtraction away);
+    #    where it is hidden, so is every segment cell of the column.
+    col = {a: ANSWERS.index(a) for a in ANSWERS}
+    for a, i in col.items():
+        if a in total_hidden:
+            for v in hists:
+                if v not in gone:
+                    hidden[v] = hidden[v] | {a}
+            continue
+        while True:
+            h_sum = sum(h[i] for v, h in hists.items() if a in hidden[v])
+            if h_sum == 0 or h_sum >= k:
+                break
+            rest = sorted((h[i], v) for v, h in hists.items() if a not in hidden[v] and h[i] > 0)
+            if not rest:
+                break
+            hidden[rest[0][1]] = hidden[rest[0][1]] | {a}
+    # 3. Each row then goes down its own ladder from there (portal.disclosure.audit).
+    return tuple((v, GONE if v in gone else _decide_hidden(hists[v], hidden[v], k, known[v]))
+                 for v in hists)
+
+
+def decide_segments(total: Mapping[int, int], rows: Mapping[str, Mapping[int, int]],
+                    total_decision: Decision, shown: frozenset[int] = frozenset(SCALE),
+                    k: int | None = None, rows_known: Mapping[str, bool] | None = None
+                    ) -> dict[str, Decision]:
+    """Decisions for every segment row of one dimension and one measure, set against
+    the all-members row's decision (which they never change). `shown`: the answers
+    whose segment cells pages publish; `rows_known`: whether each row's number of
+    ratings may be shown (rows_publishable for both measures).
+
+    The rows and columns rules here are what pages apply on every request; the full
+    linked audit (every row and the all-members row as one problem) is
+    portal.disclosure.rounds, run by `flask privacy audit`."""
+    k = privacy.min_n() if k is None else k
+    known = {v: (rows_publishable(h, k) if rows_known is None else rows_known[v])
+             for v, h in rows.items()}
+    key = tuple(sorted((v, _as_hist(h), known[v]) for v, h in rows.items()))
+    return dict(_decide_segments(_as_hist(total), frozenset(total_decision.hidden), key,
+                                 frozenset(shown), k))
