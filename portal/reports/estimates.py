@@ -179,6 +179,20 @@ def segment_estimates(total: Counts | None, by_value: dict[str, Counts]
             for v, c in by_value.items()}
 
 
+def published_scale(hist: dict[int, int], kind: str
+                    ) -> tuple[stats.Proportion | stats.Mean, bool]:
+    """The share rating 4–5 (kind "share") or the mean of a bare scale histogram (a
+    crossed heatmap cell), decided on its own; and whether the auditor had to act."""
+    full = {v: int(hist.get(v, 0)) for v in stats.SCALE}
+    d = disclosure.decide(full)
+    if kind == "share":
+        share = stats.share_high(full)
+        if "high" not in d.shares:
+            return stats.Proportion(share.k, share.n, None, None, None), d.audited
+        return _published_share(share, d), d.audited
+    return _published_mean(stats.mean_from_histogram(full), d), d.audited
+
+
 def estimate(counts: Counts | None,
              decisions: dict[str, disclosure.Decision] | None = None) -> SliceEstimate:
     """Every figure of one slice as published. `decisions`: the disclosure step's

@@ -22,7 +22,7 @@ from portal import privacy, segments, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import queries
 from portal.reports.aggregates import ALL
-from portal.reports.estimates import estimate
+from portal.reports.estimates import estimate, published_scale, segment_estimates
 from portal.reports.tables import Cell, Column, Table, empty_cell, suppressed_cell
 
 MEASURES = {
@@ -58,6 +58,8 @@ class Heatmap:
     rows: list[tuple[Objective, float | None, dict[tuple[str, ...], HeatCell]]]
     table: Table | None = None
     flags: list[dict] = field(default_factory=list)
+    # Objectives whose all-members figure the disclosure step withheld.
+    withheld: set[int] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
@@ -96,7 +98,28 @@ def _hist_minus(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
 
 
 def _summarise(hist: dict[int, int], kind: str):
-    return stats.share_high(hist) if kind == "share" else stats.mean_from_histogram(hist)
+    """A crossed cell's figure as published: the scale histogram through the
+    disclosure step on its own (portal.reports.estimates.published_scale)."""
+    est, _audited = published_scale(hist, kind)
+    return est
+
+
+def _from_estimate(e, score_col: str, kind: str):
+    if kind == "share":
+        return e.imp_high if score_col == "importance" else e.perf_high
+    return e.imp_mean if score_col == "importance" else e.perf_mean
+
+
+def _rest(total, cell, kind: str):
+    """All members but the cell's, from the two published figures only."""
+    n = total.n - cell.n
+    if kind == "share":
+        k = max(0, min(n, total.k - cell.k))
+        return stats.wilson(k, n) if n > 0 else None
+    if n < 2 or total.mean is None or cell.mean is None:
+        return None
+    mean = (total.n * total.mean - cell.n * cell.mean) / n
+    return stats.Mean(n, mean, total.sd, None, None)
 
 
 def _value(est, kind: str) -> float | None:
@@ -120,10 +143,19 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
 
     # Histograms per objective per column key.
     per_obj: dict[int, dict[tuple[str, ...], dict[int, int]]] = {o.id: {} for o in objectives}
+    # One dimension: each cell is a segment row, decided with the all-members row
+    # exactly as the drill-down decides it (segment_estimates).
+    published: dict[int, dict[tuple[str, ...], object]] = {o.id: {} for o in objectives}
     if by_dim is None:
+        by_obj: dict[int, dict[str, queries.Counts]] = {o.id: {} for o in objectives}
         for (oid, value), c in queries.load_counts(rnd.id, dimension, source).items():
             if oid in per_obj:
                 per_obj[oid][(value,)] = stats.scale_histogram(getattr(c, score_col))
+                by_obj[oid][value] = c
+        for oid, rows_ in by_obj.items():
+            if rows_:
+                for v, e in segment_estimates(totals.get((oid, "")), rows_).items():
+                    published[oid][(v,)] = e
     else:
         a, b = queries.ordered_pair(dimension, by)
         swap = a != dimension
@@ -135,6 +167,7 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
 
     columns = _column_order(dim, by_dim, {k for cells in per_obj.values() for k in cells})
     rows = []
+    withheld: set[int] = set()
     tests: list[tuple[HeatCell, float | None]] = []
     for obj in objectives:
         hists = per_obj[obj.id]
@@ -143,14 +176,18 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             shown = privacy.suppress_cells(counts)
         else:
             shown = suppress_grid(counts)  # type: ignore[arg-type]
-        total_est = _summarise(all_hist[obj.id], kind)
+        t_est = estimate(totals.get((obj.id, "")))
+        total_est = _from_estimate(t_est, score_col, kind)
         # The all-members share follows the dashboard's rule for shares (it must not
         # undo a cell the drill-down's distribution table hides).
-        total_shown = (kind != "share" or estimate(totals.get((obj.id, ""))).show_share(
+        total_shown = (kind != "share" or t_est.show_share(
             "imp_high" if score_col == "importance" else "perf_high"))
+        total_shown = total_shown and _value(total_est, kind) is not None
         total_val = (_value(total_est, kind)
                      if privacy.is_reportable(sum(all_hist[obj.id].values())) and total_shown
                      else None)
+        if total_val is None and privacy.is_reportable(sum(all_hist[obj.id].values())):
+            withheld.add(obj.id)
         cells: dict[tuple[str, ...], HeatCell] = {}
         for key in columns:
             n = shown[key]
@@ -159,7 +196,24 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             if not n:
                 continue
             hist = hists[key]
-            est = _summarise(hist, kind)
+            seg = published[obj.id].get(key)
+            if seg is not None:
+                d = seg.decisions[score_col]
+                if d.rows_hidden or not d.n_known:
+                    cell.n = None
+                    continue
+                est = _from_estimate(seg, score_col, kind)
+                exact = not (d.audited or t_est.decisions[score_col].audited)
+                if kind == "share" and not seg.show_share(
+                        "imp_high" if score_col == "importance" else "perf_high"):
+                    cell.split_hidden = True
+                    continue
+            else:
+                est, audited = published_scale(hist, kind)
+                exact = not (audited or t_est.decisions[score_col].audited)
+            if _value(est, kind) is None:
+                cell.split_hidden = True
+                continue
             # The segments' shares add up to the objective's: where that one is hidden,
             # so are they (else their sum would give it back).
             if _split_hidden(est, kind) or (kind == "share" and not total_shown):
@@ -168,12 +222,21 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             cell.value = _value(est, kind)
             if total_val is not None and cell.value is not None:
                 cell.diff = cell.value - total_val
-            rest = _hist_minus(all_hist[obj.id], hist)
-            if kind == "share":
-                r = stats.share_high(rest)
-                _, cell.p = stats.two_proportion_test(est.k, est.n, r.k, r.n)
+            if exact:
+                rest_hist = _hist_minus(all_hist[obj.id], hist)
+                r = (stats.share_high(rest_hist) if kind == "share"
+                     else stats.mean_from_histogram(rest_hist))
             else:
-                cell.p = stats.welch_difference(est, stats.mean_from_histogram(rest)).p
+                # A hidden cell on either side: the test runs on published figures only.
+                r = _rest(total_est, est, kind)
+            if r is None:
+                cell.p = None
+            elif kind == "share":
+                _, cell.p = stats.two_proportion_test(est.k, est.n, r.k, r.n)
+            elif est.sd is None or r.sd is None:
+                cell.p = None
+            else:
+                cell.p = stats.welch_difference(est, r).p
             tests.append((cell, cell.p))
         rows.append((obj, total_val, cells))
 
@@ -190,7 +253,7 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
         cell.flagged = (q is not None and q < ALPHA and cell.diff is not None
                         and abs(cell.diff) >= threshold - 1e-12)
 
-    hm = Heatmap(rnd, dim, by_dim, measure, columns, rows)
+    hm = Heatmap(rnd, dim, by_dim, measure, columns, rows, withheld=withheld)
     hm.table = _table(hm, kind)
     hm.flags = [
         {"objective": obj, "column": key, "label": column_label(dim, by_dim, key),
@@ -267,7 +330,8 @@ def _table(hm: Heatmap, kind: str) -> Table:
             "objective": Cell(obj.code, (obj.code,), (obj.domain.position, obj.position),
                               sub=obj.text),
             "all": (Cell(fmt_value(total, kind), (_export_value(total, kind),), total)
-                    if total is not None else suppressed_cell()),
+                    if total is not None else suppressed_cell(
+                        label=privacy.withheld_label() if obj.id in hm.withheld else None)),
         }
         for key, c in cells.items():
             ck = keys[key]
