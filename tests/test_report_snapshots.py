@@ -210,3 +210,13 @@ def test_the_job_is_one_read_when_nothing_changed(app, rnd, a1, query_counter):
     with query_counter() as statements:
         assert snapshots.advance_open_round() is False
     assert len(statements) == 1, statements
+
+
+def test_the_command_advances_the_snapshots(runner, rnd, a1):
+    _rate_all(factories.make_members(12), rnd, a1, 4, 4)
+    result = runner.invoke(args=["reports", "snapshots"])
+    assert result.exit_code == 0 and "Snapshots advanced." in result.output
+    db.session.expire_all()
+    assert queries.load_counts(rnd.id, "", objective_id=a1.id)[(a1.id, "")].rows == 12
+    result = runner.invoke(args=["reports", "snapshots"])
+    assert "nothing new" in result.output
