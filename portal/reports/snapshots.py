@@ -18,8 +18,8 @@ transaction. It runs in the `before_request` of the reports blueprint (so every 
 and export reads freshly advanced copies) and from `flask reports snapshots`.
 
 Changed members are found from the ratings' own `updated_at` (index
-`ix_ratings_round_updated`): each scan reads the ratings changed since the newest
-one the previous scan saw (less LATE_COMMIT, for transactions that committed late) and
+`ix_ratings_round_updated`): each scan reads the ratings changed since the time of
+the previous scan (less LATE_COMMIT, for transactions that committed late) and
 records (slice, member) pairs in report_snapshot_changes, one row per member however
 often they changed it. A rating counts for a slice only if it changed after the
 slice's `changes_after` (the clock read after its copy, plus
@@ -55,7 +55,7 @@ from portal.models import (
 from portal.reports.aggregates import ALL, NOT_ANSWERED, PAIRS
 from portal.timeutil import now_utc
 
-LATE_COMMIT = timedelta(seconds=5)  # a scan reads again this far before the last one
+LATE_COMMIT = timedelta(seconds=2)  # a scan reads again this far before the last one
 NEVER = datetime(1970, 1, 1)
 
 STATE = ReportSnapshotRound.__table__
@@ -94,39 +94,48 @@ def _specs() -> list[tuple[str, str]]:
     return [(ALL, ""), *((k, "") for k in segments.KEYS), *PAIRS]
 
 
-def _changed_slices(round_id: int, since: datetime) -> sa.Subquery:
-    """(slice key, user_id, updated_at) of every rating changed after `since`: one
-    indexed range read of ratings per kind of slice."""
+def _changed_parts(round_id: int, since: datetime, copied: bool) -> sa.CompoundSelect:
+    """(slice key, user_id) of every rating changed after `since`, one indexed range
+    read of ratings per kind of slice, each joined to its snapshot row by primary key
+    (`copied`: slices with a copy, the rating changed after it; else slices without)."""
     r = Rating.__table__.c
+    s = SNAPS
     parts = []
     for a, b in _specs():
         va = sa.literal(NOT_ANSWERED) if a == ALL else sa.func.coalesce(r[a], NOT_ANSWERED)
         vb = sa.literal(NOT_ANSWERED) if not b else sa.func.coalesce(r[b], NOT_ANSWERED)
-        parts.append(sa.select(r.round_id, sa.literal(a).label("dimension"), va.label("value"),
-                               sa.literal(b).label("dimension_b"), vb.label("value_b"),
-                               r.objective_id, r.user_id, r.updated_at)
-                     .where(r.round_id == round_id, r.updated_at > since,
-                            r.user_id.is_not(None)))
-    return sa.union_all(*parts).subquery("changed")
-
-
-def _same_slice(a, b) -> sa.ColumnElement[bool]:
-    return sa.and_(*(a.c[k] == b.c[k] for k in SLICE_KEY))
+        key = (s.c.round_id == r.round_id, s.c.dimension == a, s.c.value == va,
+               s.c.dimension_b == b, s.c.value_b == vb, s.c.objective_id == r.objective_id)
+        cols = (r.round_id, sa.literal(a).label("dimension"), va.label("value"),
+                sa.literal(b).label("dimension_b"), vb.label("value_b"), r.objective_id)
+        where = [r.round_id == round_id, r.updated_at > since]
+        if copied:
+            parts.append(sa.select(*cols, r.user_id).select_from(
+                Rating.__table__.join(s, sa.and_(*key)))
+                .where(*where, r.user_id.is_not(None), r.updated_at > s.c.changes_after))
+        else:
+            parts.append(sa.select(*cols).where(*where, ~sa.exists().where(*key)))
+    return sa.union_all(*parts)
 
 
 def _record_changes(conn: sa.Connection, round_id: int, since: datetime) -> None:
-    ch = _changed_slices(round_id, since)
-    s = SNAPS.alias("s")
-    sel = (sa.select(*(ch.c[k] for k in SLICE_KEY), ch.c.user_id)
-           .select_from(ch.join(s, _same_slice(ch, s)))
-           .where(ch.c.updated_at > s.c.changes_after))
-    conn.execute(_insert(conn, CHANGES).from_select([*SLICE_KEY, "user_id"], sel)
-                 .on_conflict_do_nothing())
+    conn.execute(_insert(conn, CHANGES).from_select(
+        [*SLICE_KEY, "user_id"], _changed_parts(round_id, since, copied=True))
+        .on_conflict_do_nothing())
 
 
-def _mark_due(conn: sa.Connection, round_id: int, now: datetime) -> None:
+def _uncopied_touched(conn: sa.Connection, round_id: int, since: datetime) -> list[tuple]:
+    """Slices without a copy that a rating changed since the last scan touched: the
+    only ones that can have reached min_n raters since."""
+    u = _changed_parts(round_id, since, copied=False).subquery()
+    return [tuple(r) for r in conn.execute(sa.select(u).distinct())]
+
+
+def _mark_due(conn: sa.Connection, round_id: int, now: datetime,
+              candidates: list[tuple] | None = None) -> None:
     """Stamp `now` on every slice that moved enough (or reached min_n raters for a
-    first copy); the copies below take exactly the stamped slices."""
+    first copy); the copies below take exactly the stamped slices. `candidates`
+    limits the first copies to those slices (None: look at every slice)."""
     limit = privacy.min_n()
     key = sa.tuple_(*(SNAPS.c[k] for k in SLICE_KEY))
     moved = (sa.select(*(CHANGES.c[k] for k in SLICE_KEY))
@@ -144,7 +153,17 @@ def _mark_due(conn: sa.Connection, round_id: int, now: datetime) -> None:
              .group_by(CELLS.c.round_id, CELLS.c.dimension, CELLS.c.value, CELLS.c.objective_id)
              .having(sa.func.sum(CELLS.c.n) >= limit))
     cols = [*SLICE_KEY, "taken_at", "changes_after"]
-    conn.execute(_insert(conn, SNAPS).from_select(cols, first).on_conflict_do_nothing())
+    single = cross = None
+    if candidates is not None:
+        single = [(d, v, o) for _, d, v, db_, _vb, o in candidates if not db_]
+        cross = [(d, v, db_, vb, o) for _, d, v, db_, vb, o in candidates if db_]
+    if single is None or single:
+        if single:
+            first = first.where(sa.tuple_(CELLS.c.dimension, CELLS.c.value,
+                                          CELLS.c.objective_id).in_(single))
+        conn.execute(_insert(conn, SNAPS).from_select(cols, first).on_conflict_do_nothing())
+    if cross is not None and not cross:
+        return
 
     def answered(measure: str):
         return sa.func.sum(sa.case((CROSS.c.measure == measure, CROSS.c.n), else_=0))
@@ -157,6 +176,10 @@ def _mark_due(conn: sa.Connection, round_id: int, now: datetime) -> None:
                              CROSS.c.value_b, CROSS.c.objective_id)
                    .having(sa.or_(answered("importance") >= limit,
                                   answered("performance") >= limit)))
+    if cross:
+        first_cross = first_cross.where(sa.tuple_(
+            CROSS.c.dim_a, CROSS.c.value_a, CROSS.c.dim_b, CROSS.c.value_b,
+            CROSS.c.objective_id).in_(cross))
     conn.execute(_insert(conn, SNAPS).from_select(cols, first_cross).on_conflict_do_nothing())
 
 
@@ -255,15 +278,19 @@ def advance(conn: sa.Connection, round_id: int, now: datetime | None = None) -> 
     if latest is None or latest <= scanned:
         return False
     now = now or now_utc()
+    # The scan position is the time of this scan (a later rating passes the gate);
+    # the next scan reads again from LATE_COMMIT before it.
+    candidates = None
     if scanned > NEVER:  # before the first copies there is nothing to count against
         # Read again a little before the last scan: transactions that committed late.
         _record_changes(conn, round_id, scanned - LATE_COMMIT)
-    _mark_due(conn, round_id, now)
+        candidates = _uncopied_touched(conn, round_id, scanned - LATE_COMMIT)
+    _mark_due(conn, round_id, now, candidates)
     _copy_due(conn, round_id, now)
     # Participation moves with first ratings; profile changes alone wait for the next.
     _copy_participation(conn, round_id, _participation_due(conn, round_id), now)
     conn.execute(STATE.update().where(STATE.c.round_id == round_id)
-                 .values(scanned_to=latest))
+                 .values(scanned_to=now))
     return True
 
 
@@ -346,7 +373,7 @@ def cells(round_id: int, dimension: str) -> sa.Subquery:
     else:
         t = SNAP_CELLS.alias("total")
         match = sa.and_(t.c.round_id == c.c.round_id, t.c.dimension == ALL,
-                        t.c.objective_id == c.c.objective_id,
+                        t.c.value == NOT_ANSWERED, t.c.objective_id == c.c.objective_id,
                         t.c.importance == c.c.importance, t.c.performance == c.c.performance)
         n = _at_most(c.c.n, sa.func.coalesce(t.c.n, 0)).label("n")
         copied = (sa.select(c.c.round_id, c.c.dimension, c.c.value, c.c.objective_id,
