@@ -72,6 +72,9 @@ class Config:
         # Anonymous answers released together (never fewer than PRIVACY_MIN_N): a
         # larger batch keeps more segment detail but makes answers wait longer.
         self.ANONYMOUS_BATCH_SIZE = _env_int("ANONYMOUS_BATCH_SIZE", 100)
+        # Report snapshots: a rating counts towards a slice's next step only if it
+        # changed this many seconds after the copy (clock skew between app hosts).
+        self.REPORT_SNAPSHOT_SKEW_SECONDS = _env_int("REPORT_SNAPSHOT_SKEW_SECONDS", 1)
         self.ANONYMITY_KEY_FILE = str((instance / "anonymity.key").resolve())
         self.PRIVACY_MIN_COMMENTS = _env_int("PRIVACY_MIN_COMMENTS", 20)
         self.FLAGS_TO_HIDE = _env_int("FLAGS_TO_HIDE", 3)
@@ -160,6 +163,7 @@ class TestConfig(Config):
         self.ANONYMITY_KEY = secrets.token_hex(32)
         self.ANONYMITY_KEY_FILE = ""
         self.ANONYMOUS_BATCH_SIZE = 0  # batches of PRIVACY_MIN_N
+        self.REPORT_SNAPSHOT_SKEW_SECONDS = 0  # one process, one clock
 
 
 class ProductionConfig(Config):

@@ -72,7 +72,7 @@ def _priorities(client, rnd) -> dict[str, list[str]]:
 
 def _participation(rnd) -> dict[tuple[str, str], tuple[int, int]]:
     db.session.expire_all()
-    return participation.counts(rnd.id)
+    return participation.counts(rnd.id, "live")  # the live rows (pages read snapshots)
 
 
 def _raters(rnd) -> dict[int, int]:

@@ -25,7 +25,7 @@ def rated(app, plan):
     rng = random.Random(42)
     objs = queries.report_objectives([])[:3]
     old = factories.make_past_round("Round A", "closed", days_ago=400)
-    new = factories.make_past_round("Round B", "open", days_ago=10)
+    new = factories.make_past_round("Round B", "closed", days_ago=10)
     sizes = {"student": 14, "early": 30, "mid": 40, "senior": 10}
     members = []
     for stage, size in sizes.items():
@@ -198,7 +198,7 @@ def test_trends_match_welch_and_two_proportion_tests(rated, app):
 
 
 def _stage_heatmap(groups):
-    rnd = factories.make_past_round()
+    rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     for stage, n in groups.items():
         for u in factories.make_members(n, career_stage=stage):
@@ -228,7 +228,7 @@ def test_a_lone_small_segment_takes_the_next_smallest_with_it(app, plan):
 
 
 def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan):
-    rnd = factories.make_past_round()
+    rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     for stage in ("student", "mid"):
         for u in factories.make_members(12, career_stage=stage):
@@ -246,7 +246,7 @@ def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan
 
 
 def test_one_rater_is_suppressed_and_shows_no_interval_even_when_allowed(app, plan):
-    rnd = factories.make_past_round()
+    rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     factories.make_rating(factories.make_members(1)[0], obj, rnd, 4, 2)
     with app.test_request_context():
@@ -263,7 +263,7 @@ def test_one_rater_is_suppressed_and_shows_no_interval_even_when_allowed(app, pl
 
 
 def test_a_round_without_ratings_is_an_empty_state(app, plan):
-    rnd = factories.make_past_round()
+    rnd = factories.make_past_round(status="closed")
     with app.test_request_context():
         dash = dashboard.build(rnd)
     assert dash.empty
@@ -274,7 +274,7 @@ def test_a_round_without_ratings_is_an_empty_state(app, plan):
 
 
 def test_crossed_cells_hide_enough_to_protect_both_margins(app, plan):
-    rnd = factories.make_past_round()
+    rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     layout = {("student", "south"): 3, ("student", "west"): 40, ("mid", "south"): 50,
               ("mid", "west"): 45}

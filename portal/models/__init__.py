@@ -21,6 +21,14 @@ from portal.models.comments import (
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
+from portal.models.report_snapshots import (
+    ReportSnapshot,
+    ReportSnapshotCell,
+    ReportSnapshotChange,
+    ReportSnapshotCrossCell,
+    ReportSnapshotParticipation,
+    ReportSnapshotRound,
+)
 from portal.models.reports import (
     ReportCell,
     ReportCrossCell,
@@ -75,6 +83,12 @@ __all__ = [
     "ReportEligible",
     "ReportParticipation",
     "ReportRater",
+    "ReportSnapshot",
+    "ReportSnapshotCell",
+    "ReportSnapshotChange",
+    "ReportSnapshotCrossCell",
+    "ReportSnapshotParticipation",
+    "ReportSnapshotRound",
     "Role",
     "SigninAccountFailures",
     "SigninThrottle",

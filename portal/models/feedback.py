@@ -85,6 +85,8 @@ class Rating(TimestampMixin, db.Model):
         sa.CheckConstraint("importance between 0 and 5", name="importance_range"),
         sa.CheckConstraint("performance between 0 and 5", name="performance_range"),
         sa.Index("ix_ratings_round_objective", "round_id", "objective_id"),
+        # Report snapshots find the ratings changed since their last scan.
+        sa.Index("ix_ratings_round_updated", "round_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

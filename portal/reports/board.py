@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from portal import segments
 from portal.models import FeedbackRound
-from portal.reports import chartdata, comments, dashboard, heatmap, queries, trends
+from portal.reports import chartdata, comments, dashboard, heatmap, participation, queries, trends
 from portal.reports.tables import Table
 from portal.survey_results.highlights import SurveyHighlight, board_highlights
 from portal.timeutil import now_utc
@@ -25,6 +25,7 @@ class BoardReport:
     themes: comments.CommentSummary | None = None
     surveys: list[SurveyHighlight] = field(default_factory=list)
     trends: trends.Trends | None = None
+    participation: participation.Participation | None = None
 
     @property
     def tables(self) -> dict[str, Table]:
@@ -42,6 +43,8 @@ def build(rnd: FeedbackRound, max_highlights: int = 8) -> BoardReport:
     headline.rows = [{k: row[k] for k in HEADLINE_KEYS} for row in full.rows]
     headline = headline.sorted_by("imp_high", descending=True)
     report = BoardReport(rnd, now_utc(), dash, headline, chartdata.all_charts(dash))
+    # The same decision as the dashboard's participation table (split rule included).
+    report.participation = participation.participation(rnd.id)[0]
     # Surveys stand apart from the round: reported even when it has no ratings yet.
     report.surveys = board_highlights(report.generated_at)
     if dash.empty:

@@ -57,6 +57,16 @@ def rebuild_command(round_id: int | None) -> None:
         raise
 
 
+@reports_cli.command("snapshots")
+def snapshots_command() -> None:
+    """Move the open round's leadership snapshots forward where enough members rated
+    (leadership pages do this by themselves); drop those of closed rounds."""
+    from portal.reports import snapshots
+
+    moved = snapshots.advance_open_round()
+    click.echo("Snapshots advanced." if moved else "Snapshots: nothing new to copy.")
+
+
 def init_app(app: Flask) -> None:
     from portal.reports.demo_cli import demo_data_command
 

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy.orm import Session
 
 from portal import privacy, segments
@@ -231,6 +232,7 @@ class Participation:
     eligible: int | None      # None = suppressed
     raters: int | None
     rate: float | None
+    reason: str = ""          # why raters and rate are withheld although not small
 
 
 def _rate(raters: int | None, eligible: int | None) -> float | None:
@@ -240,30 +242,88 @@ def _rate(raters: int | None, eligible: int | None) -> float | None:
 
 
 def counts(round_id: int, source: str = "summary") -> dict[tuple[str, str], tuple[int, int]]:
-    """(dimension, value) -> (eligible, raters); dimension "" is everyone."""
-    if source == "summary":
+    """(dimension, value) -> (eligible, raters); dimension "" is everyone.
+
+    `summary` reads the raters of an open round from their snapshot
+    (portal/reports/snapshots.py) and those of a closed round live; `live` always
+    reads the live rows; `raw` recomputes. Eligibility is always current."""
+    if source in ("summary", "live"):
+        from portal.reports import snapshots
+
         eligible = {(d, v): int(n) for d, v, n in db.session.execute(
             sa.select(ELIGIBLE.c.dimension, ELIGIBLE.c.value, ELIGIBLE.c.n))}
+        part = PARTICIPATION
+        if source == "summary" and snapshots.is_snapshotted(round_id):
+            part = snapshots.SNAP_PARTICIPATION
+            snapshots.note_participation_read(round_id)
         raters = {(d, v): int(n) for d, v, n in db.session.execute(
-            sa.select(PARTICIPATION.c.dimension, PARTICIPATION.c.value, PARTICIPATION.c.n)
-            .where(PARTICIPATION.c.round_id == round_id))}
-    else:
+            sa.select(part.c.dimension, part.c.value, part.c.n)
+            .where(part.c.round_id == round_id))}
+    elif source == "raw":
         e_sel, p_sel = raw_selects()
         eligible = {(d, v): int(n) for d, v, n in db.session.execute(e_sel)}
         p = p_sel.subquery()
         raters = {(d, v): int(n) for _, d, v, n in db.session.execute(
             sa.select(p).where(p.c.round_id == round_id))}
+    else:
+        raise ValueError(source)
     keys = {k for k, v in eligible.items() if v} | {k for k, v in raters.items() if v}
     return {k: (eligible.get(k, 0), raters.get(k, 0)) for k in keys}
 
 
+def _split_ok(raters: int, eligible: int) -> bool:
+    """"k of n eligible" tells n - k too: both sides must be reportable (and k <= n:
+    a snapshot of raters can outlast members who left)."""
+    return raters <= eligible and privacy.is_reportable_split(raters, eligible)
+
+
+def _withhold_raters(pairs: dict[str, tuple[int, int]], everything: bool
+                     ) -> tuple[dict[str, int | None], set[str]]:
+    """Raters per segment value after small-cell suppression and the split rule.
+
+    Returns the shown counts and the values withheld by the split rule alone. A
+    withheld split needs a complement like a small cell: the values of a dimension add
+    up to the overall raters, so one hidden value alone could be recovered."""
+    raters = {c: r for c, (_, r) in pairs.items()}
+    shown = privacy.suppress_cells(raters)
+    split = {c for c, (e, r) in pairs.items() if (everything and r) or not _split_ok(r, e)}
+    hidden = {c for c, v in shown.items() if v is None} | split
+    if len(hidden) == 1:
+        rest = sorted((r, i, c) for i, (c, r) in enumerate(raters.items())
+                      if c not in hidden and r > 0)
+        if rest:
+            split.add(rest[0][2])
+            hidden.add(rest[0][2])
+    return ({c: (None if c in hidden else v) for c, v in shown.items()},
+            {c for c in split if shown[c] is not None})
+
+
 def participation(round_id: int, source: str = "summary"
                   ) -> tuple[Participation, dict[str, list[Participation]]]:
-    """Overall and per segment dimension, suppressed through portal.privacy."""
+    """Overall and per segment dimension, suppressed through portal.privacy.
+
+    "k of n eligible" is shown only when neither the k who rated nor the n - k who
+    did not is a group of 1 to PRIVACY_MIN_N - 1 (`privacy.is_reportable_split`);
+    otherwise raters and rate are withheld with `reason`. When the overall split is
+    withheld, so are the raters of every segment (each dimension adds up to it)."""
+    # A page asks twice (its table, then the reasons): decided once per request.
+    cache = g.setdefault("report_participation", {}) if has_request_context() else {}
+    if (round_id, source) not in cache:
+        cache[(round_id, source)] = _participation(round_id, source)
+    return cache[(round_id, source)]
+
+
+def _participation(round_id: int, source: str
+                   ) -> tuple[Participation, dict[str, list[Participation]]]:
     data = counts(round_id, source)
+    reason = privacy.split_suppressed_label()
     e_all, r_all = data.get(("", ""), (0, 0))
     e, r = privacy.suppress_total(e_all), privacy.suppress_total(r_all)
-    overall = Participation("All eligible members", e, r, _rate(r, e))
+    overall_split = r is not None and e is not None and not _split_ok(r_all, e_all)
+    if overall_split:
+        overall = Participation("All eligible members", e, None, None, reason)
+    else:
+        overall = Participation("All eligible members", e, r, _rate(r, e))
     out: dict[str, list[Participation]] = {}
     for key in segments.KEYS:
         dim = segments.BY_KEY[key]
@@ -271,7 +331,25 @@ def participation(round_id: int, source: str = "summary"
         order = [c for c in [*dim.codes, NOT_ANSWERED] if c in present] + sorted(
             present - {*dim.codes, NOT_ANSWERED})
         eligible = privacy.suppress_cells({c: data[(key, c)][0] for c in order})
-        raters = privacy.suppress_cells({c: data[(key, c)][1] for c in order})
+        raters, split = _withhold_raters({c: data[(key, c)] for c in order}, overall_split)
         out[key] = [Participation(dim.label_for(c or None), eligible[c], raters[c],
-                                  _rate(raters[c], eligible[c])) for c in order]
+                                  _rate(raters[c], eligible[c]),
+                                  reason if c in split else "") for c in order]
     return overall, out
+
+
+def explain_withheld(table, overall: Participation,
+                     by_dimension: dict[str, list[Participation]]) -> None:
+    """Give the dashboard's participation rows whose raters were withheld by the split
+    rule that reason, instead of "fewer than N" (which would be untrue there)."""
+    from portal.reports.tables import suppressed_cell
+
+    reasons = {("All", overall.label): overall.reason}
+    for key, parts in by_dimension.items():
+        label = segments.BY_KEY[key].label
+        reasons.update({(label, p.label): p.reason for p in parts})
+    for row in table.rows:
+        reason = reasons.get(tuple(row["segment"].values))
+        if reason:
+            row["raters"] = suppressed_cell(label=reason)
+            row["rate"] = suppressed_cell(label=reason)

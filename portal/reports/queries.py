@@ -4,6 +4,11 @@ Every function reads either the summary tables (`source="summary"`, what the
 pages use) or the raw ratings (`source="raw"`, what `flask reports verify`
 compares against). Both return the same shapes, so one set of statistics code
 turns either into the figures a page shows.
+
+For an open round, `source="summary"` reads the snapshots of the summaries
+(portal/reports/snapshots.py: figures move only in steps of PRIVACY_MIN_N
+members); `source="live"` reads the live summary tables whatever the round's
+state (verification, tests). A closed round always reads the live, final figures.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from portal.models import (
     ReportCell,
     ReportCrossCell,
 )
+from portal.reports import snapshots
 from portal.reports.aggregates import ALL, NO_ANSWER, NOT_ANSWERED
 
 
@@ -76,10 +82,19 @@ def _int(v) -> int:
     return int(v or 0)
 
 
+def _from_snapshot(source: str, round_id: int) -> bool:
+    """Whether this read goes to the snapshots (summary reads of an open round)."""
+    if source not in ("summary", "live", "raw"):
+        raise ValueError(source)
+    return source == "summary" and snapshots.is_snapshotted(round_id)
+
+
 def _slice_source(source: str, round_id: int, dimension: str):
-    """(table columns, weight, filter) for the summary or the raw ratings."""
-    if source == "summary":
-        c = ReportCell.__table__.c
+    """(table columns, weight, filter) for the summary (live or snapshot) or the raw
+    ratings."""
+    if source in ("summary", "live"):
+        c = (snapshots.cells(round_id, dimension).c if _from_snapshot(source, round_id)
+             else ReportCell.__table__.c)
         cond = [c.round_id == round_id, c.dimension == dimension]
         return c.objective_id, c.value, c.importance, c.performance, sa.func.sum(c.n), c.n, cond
     if source != "raw":
@@ -102,6 +117,8 @@ def load_counts(round_id: int, dimension: str = ALL, source: str = "summary",
     obj, value, imp, perf, total, weight, cond = _slice_source(source, round_id, dimension)
     if objective_id is not None:
         cond = [*cond, obj == objective_id]
+    if _from_snapshot(source, round_id):
+        snapshots.note_read(round_id, dimension, objective_id=objective_id)
     out: dict[tuple[int, str], Counts] = defaultdict(Counts)
     for measure, col in (("importance", imp), ("performance", perf)):
         stmt = sa.select(obj, value, col, total).where(*cond).group_by(obj, value, col)
@@ -123,7 +140,10 @@ def load_cross_counts(round_id: int, dim_a: str, dim_b: str, measure: str,
     """Scale histograms (1..5) per (objective id, value of dim_a, value of dim_b)."""
     if (dim_a, dim_b) not in set(_pairs()):
         raise ValueError((dim_a, dim_b))
-    if source == "summary":
+    if source in ("summary", "live") and _from_snapshot(source, round_id):
+        snapshots.note_read(round_id, dim_a, dim_b)
+        stmt = snapshots.cross_cells(round_id, dim_a, dim_b, measure)
+    elif source in ("summary", "live"):
         c = ReportCrossCell.__table__.c
         stmt = (sa.select(c.objective_id, c.value_a, c.value_b, c.score, c.n)
                 .where(c.round_id == round_id, c.dim_a == dim_a, c.dim_b == dim_b,

@@ -19,7 +19,9 @@ from portal.reports import (
     drilldown,
     forms,
     heatmap,
+    participation,
     queries,
+    snapshots,
     trends,
 )
 from portal.reports.tables import Table, to_csv, to_xlsx
@@ -33,6 +35,14 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 def _leaders_only():
     """Every page of this blueprint is for leaders and admins (members get 403)."""
     return None
+
+
+@bp.before_request
+def _advance_snapshots():
+    """Open-round figures come from snapshots; move them forward where enough members
+    rated since (a short transaction of its own, cheap when nothing changed)."""
+    snapshots.start_request()
+    snapshots.advance_open_round()
 
 
 # ---------------------------------------------------------------------------
@@ -86,6 +96,14 @@ def _apply_sort(tables: dict[str, Table]) -> dict[str, Table]:
     return tables
 
 
+def _dashboard(rnd: FeedbackRound) -> dashboard.Dashboard:
+    """The dashboard with the participation rows withheld by the split rule saying so."""
+    dash = dashboard.build(rnd)
+    participation.explain_withheld(dash.tables["participation"],
+                                   *participation.participation(rnd.id))
+    return dash
+
+
 def _no_rounds():
     return render_template("reports/no_rounds.html")
 
@@ -103,7 +121,7 @@ def _dashboard_page(page: str, shown_of):
         return _no_rounds()
     form = forms.RoundForm(formdata=None, round=str(rnd.id))
     form.round.choices = _round_choices(rounds)
-    dash = dashboard.build(rnd)
+    dash = _dashboard(rnd)
     return render_template(f"reports/{page}.html", dash=dash, rnd=rnd, form=form, page=page,
                            **shown_of(dash))
 
@@ -268,7 +286,7 @@ def _page_tables(page: str) -> tuple[FeedbackRound, dict[str, Table]]:
     if rnd is None:
         abort(404)
     if page == "dashboard":
-        return rnd, dashboard.build(rnd).tables
+        return rnd, _dashboard(rnd).tables
     if page == "charts":
         return rnd, {c.table.name: c.table for c in chartdata.all_charts(dashboard.build(rnd))}
     if page == "segments":
@@ -363,4 +381,4 @@ def _template_helpers():
     return {"sort_url": sort_url, "sort_state": sort_state, "export_url": export_url,
             "privacy_min_n": privacy.min_n(), "privacy_min_comments": privacy.min_comments(),
             "charts": charts, "update_labels": UPDATE_STATUS_LABELS,
-            "sentiment_label": sentiment.label}
+            "sentiment_label": sentiment.label, "snapshot_as_of": snapshots.as_of}

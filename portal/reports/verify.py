@@ -94,7 +94,7 @@ def _stored_plain(table: sa.Table, key: tuple[str, ...]) -> dict[tuple, int]:
 
 def check_pages(rnd: FeedbackRound) -> list[str]:
     problems: list[str] = []
-    page, raw = dashboard.build(rnd, "summary"), dashboard.build(rnd, "raw")
+    page, raw = dashboard.build(rnd, "live"), dashboard.build(rnd, "raw")
     for a, b in zip(page.rows, raw.rows, strict=True):
         problems += _compare_figures(f"dashboard {a.objective.code}", a.est.figures(),
                                      b.est.figures())
@@ -105,7 +105,7 @@ def check_pages(rnd: FeedbackRound) -> list[str]:
     if tp.export_rows() != tr.export_rows():
         problems.append("participation: the page differs from a recomputation")
     for dim in segments.KEYS:
-        hp, hr = heatmap.build(rnd, dim, source="summary"), heatmap.build(rnd, dim, source="raw")
+        hp, hr = heatmap.build(rnd, dim, source="live"), heatmap.build(rnd, dim, source="raw")
         if hp.columns != hr.columns:
             problems.append(f"heatmap {dim}: columns {hp.columns} vs {hr.columns}")
             continue
@@ -120,7 +120,7 @@ def check_pages(rnd: FeedbackRound) -> list[str]:
                                         f"{getattr(a, attr)!r} vs {getattr(b, attr)!r}")
     before = queries.previous_round(rnd, queries.all_rounds())
     if before is not None:
-        tp, tr = trends.build(rnd, before, "summary"), trends.build(rnd, before, "raw")
+        tp, tr = trends.build(rnd, before, "live"), trends.build(rnd, before, "raw")
         for (obj, a), (_, b) in zip(tp.rows, tr.rows, strict=True):
             for attr in ("share", "performance", "gap"):
                 da, db_ = getattr(a, attr), getattr(b, attr)
