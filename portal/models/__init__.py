@@ -45,6 +45,7 @@ from portal.models.survey_response import (
     SurveyParticipation,
     SurveyPoolEntry,
     SurveyResponse,
+    SurveySnapshot,
 )
 from portal.models.user import Role, User
 
@@ -92,6 +93,7 @@ __all__ = [
     "SurveyQuestion",
     "SurveyQuestionCount",
     "SurveyResponse",
+    "SurveySnapshot",
     "SurveySection",
     "SurveyStatus",
 ]
