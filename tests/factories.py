@@ -271,8 +271,12 @@ def make_survey(definition: dict | None = None, *, status: str = "open", anonymo
     return survey
 
 
-def add_response(survey, answers: dict, submitted_on=None, **segment_values):
-    """Store a response directly (for results and export tests); returns its id."""
+def add_response(survey, answers: dict, submitted_on=None, batch: int | None = 1,
+                 **segment_values):
+    """Store a response directly (for results and export tests); returns its id.
+
+    All in release batch 1 unless `batch` says otherwise (tests of the snapshots of
+    open surveys number their batches; survey_results/snapshots.py)."""
     import uuid
 
     import sqlalchemy as sa
@@ -283,7 +287,7 @@ def add_response(survey, answers: dict, submitted_on=None, **segment_values):
     rid = uuid.uuid4()
     db.session.execute(sa.insert(SurveyResponse), [{
         "id": rid, "survey_id": survey.id, "submitted_on": submitted_on or now_utc().date(),
-        **segment_values}])
+        "batch": batch, **segment_values}])
     rows = [{**row, "question_id": q.id, "response_id": rid}
             for q in survey.ordered_questions() if q.code in answers
             for row in to_rows(q, answers[q.code])]

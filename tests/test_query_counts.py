@@ -317,6 +317,9 @@ def _measure(client, url: str, query_counter, warm_up: bool = False) -> tuple[li
             body = b"".join(resp.iter_encoded())
         assert resp.status_code == 200, (url, resp.status_code, body[:500])
     db.session.remove()
+    # Moving survey snapshots forward is one statement, run when new batches have
+    # arrived in a slice (not more when there are more data): the reads are compared.
+    statements = [s for s in statements if not s.startswith("INSERT INTO survey_snapshots")]
     return statements, body.decode("utf-8", "replace")
 
 

@@ -124,7 +124,7 @@ def test_schema_has_no_link_from_answers_to_members(app):
         assert "users" not in targets and "survey_participations" not in targets
     assert _columns("survey_pool") == {"id", "survey_id", "epoch", "sealed"}
     assert _columns("survey_responses") == {
-        "id", "survey_id", "submitted_on", "career_stage", "library_type", "work_role",
+        "id", "survey_id", "submitted_on", "batch", "career_stage", "library_type", "work_role",
         "region", "membership_type"}
     assert isinstance(SurveyResponse.__table__.c.id.type, sa.Uuid)
     assert isinstance(SurveyResponse.__table__.c.submitted_on.type, sa.Date)

@@ -104,7 +104,12 @@ def test_small_cells_are_suppressed_with_their_complement(filled):
     q4 = {s.question.code: s for s in items}["q4"]
     assert all(r.count is None for r in q4.tables[0].rows)
     assert q1.tables[0].rows[2].count == 0
-    # A slice of two people shows nothing at all.
+    # A slice of two people shows nothing at all: while the survey is open it has no
+    # snapshot yet (survey_results/snapshots.py); once closed, its figures are hidden.
+    total, items = summaries.summarise(filled, Slice("career_stage", "senior"))
+    assert total == 0 and not any(s.n for s in items)
+    filled.close()
+    db.session.commit()
     total, items = summaries.summarise(filled, Slice("career_stage", "senior"))
     assert total == 2 and all(s.n is None for s in items)
 
@@ -127,7 +132,9 @@ def test_results_page(as_leader, filled, query_counter):
     with query_counter() as statements:
         resp = as_leader.get(f"/reports/surveys/{filled.id}")
     assert resp.status_code == 200
-    assert len(statements) < 30  # grouped queries, not one per question or response
+    # Grouped queries, not one per question or response (+3 for the snapshots of an
+    # open survey: read them, count the slices per batch, take the first ones).
+    assert len(statements) < 33
     html = resp.get_data(as_text=True)
     assert html.count("<h1") == 1
     assert "Net promoter score" in html and "95% interval" in html

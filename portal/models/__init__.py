@@ -53,6 +53,7 @@ from portal.models.survey_response import (
     SurveyParticipation,
     SurveyPoolEntry,
     SurveyResponse,
+    SurveySnapshot,
 )
 from portal.models.user import Role, User
 
@@ -106,6 +107,7 @@ __all__ = [
     "SurveyQuestion",
     "SurveyQuestionCount",
     "SurveyResponse",
+    "SurveySnapshot",
     "SurveySection",
     "SurveyStatus",
 ]

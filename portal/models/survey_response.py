@@ -8,8 +8,12 @@ For an anonymous survey nothing here leads from an answer back to a member:
 - `survey_responses` has a random UUID key, the member's segment values copied
   at submission for the survey's breakdown dimensions only (generalised so that no
   combination is rarer than PRIVACY_MIN_N participants), the DATE of the batch
-  release (no time) and nothing else: no user id,
-  session, IP address, user agent or sequential number.
+  release (no time), the number of that release batch (`batch`) and nothing else:
+  no user id, session, IP address, user agent or per-response sequence number.
+  `batch` is shared by the whole batch (at least PRIVACY_MIN_N shuffled rows), so
+  it says only what the release date already said (which release a row came
+  with); it lets survey results of an open survey keep snapshots
+  (`survey_snapshots`, `portal/survey_results/snapshots.py`).
 - `survey_answers` is keyed by (response UUID, question, item): no
   autoincrement id that would reveal the order of submissions.
 - `survey_pool` holds anonymous submissions waiting to be released, sealed.
@@ -115,6 +119,9 @@ class SurveyResponse(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id", ondelete="CASCADE"))
     submitted_on: Mapped[date] = mapped_column(sa.Date)
+    # The release batch (1, 2, ... per survey), set by pool.release for every row of
+    # a batch alike; NULL for attributed surveys, whose rows are written one by one.
+    batch: Mapped[int | None] = mapped_column(sa.Integer)
 
     career_stage: Mapped[str | None] = mapped_column(sa.String(32))
     library_type: Mapped[str | None] = mapped_column(sa.String(32))
@@ -154,3 +161,26 @@ class SurveyAttribution(db.Model):
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)
+
+
+class SurveySnapshot(db.Model):
+    """What the results of one slice of an OPEN survey currently show.
+
+    A slice (all respondents, one segment value, a crossed pair, each optionally
+    narrowed by an answer; `slice_key`, see `portal/survey_results/snapshots.py`)
+    shows the responses of batches up to `last_batch`, and moves on only once at
+    least PRIVACY_MIN_N responses of that slice have arrived since. `previous_batch`
+    lets two readers advancing at once settle it with a compare-and-set. Nothing
+    here names a response or a member: batch numbers and the time the snapshot was
+    taken, per slice.
+    """
+
+    __tablename__ = "survey_snapshots"
+    __table_args__ = (sa.CheckConstraint("last_batch >= 1", name="last_batch_positive"),)
+
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    slice_key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    last_batch: Mapped[int] = mapped_column(sa.Integer)
+    previous_batch: Mapped[int | None] = mapped_column(sa.Integer)
+    taken_at: Mapped[datetime] = mapped_column(default=lambda: now_utc())

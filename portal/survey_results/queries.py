@@ -1,7 +1,9 @@
 """SQL aggregates over survey responses. Every read is a GROUP BY; nothing loops over rows.
 
 A `Slice` narrows the responses by one segment value and/or the answer to one
-choice question; every function takes one.
+choice question; every function takes one. While an anonymous survey is open, every
+query reads only the responses of the slice's snapshot (`snapshots.py`), through
+`_in_snapshot`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portal import segments
+from portal import privacy, segments
 from portal.admin.roster import roster_size
 from portal.extensions import db
 from portal.models import (
@@ -26,6 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.survey_counts import value_of
+from portal.survey_results import snapshots
 from portal.surveys.services import audience_clause
 
 
@@ -52,9 +55,59 @@ class Slice:
 ALL = Slice()
 
 
+def _in_snapshot(survey: Survey, where: Slice, by: str | None = None):
+    """The snapshot rule, the one place it enters a query: a condition on
+    survey_responses keeping `batch <= cutoff` of the slice, or None when no
+    restriction applies (closed or attributed survey; all respondents, whose every
+    batch is PRIVACY_MIN_N or more, when its snapshot holds the newest batch).
+
+    With `by` (a segment dimension), the figures are per value of `by` inside the
+    slice, and each value keeps the cutoff of its own (crossed) slice."""
+    if not snapshots.governed(survey):
+        return None
+    parts = snapshots.segment_parts(where.segment, where.segment_value)
+    answer = (where.question_id, where.option_id) if where.question_id else None
+    dims = (*survey.breakdown_keys, *parts, *([by] if by else []))
+    st = snapshots.state(survey, dims, answer)
+    if by is None:
+        cutoff = st.cutoff(parts)
+        if not where.is_filtered and cutoff >= st.latest:
+            return None
+        return SurveyResponse.batch <= cutoff
+    col = getattr(SurveyResponse, by)
+    outer = st.cutoff(parts)
+    clauses = []
+    for value in sorted(st.values.get(by, ())):
+        if parts.get(by, value) != value:
+            continue
+        inner = {**parts, by: value}
+        cutoff = st.cutoff(inner)
+        # A value still below the threshold at the slice's own snapshot is counted
+        # there, so that it is hidden as a small group (with its complement) rather
+        # than missing: the slice's figures minus the other values must not give it.
+        if cutoff < outer and st.count(inner, outer) < privacy.min_n():
+            cutoff = outer
+        clauses.append(sa.and_(col.is_(None) if value == snapshots.NONE else col == value,
+                               SurveyResponse.batch <= cutoff))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def snapshot_of(survey: Survey, where: Slice = ALL) -> snapshots.Shown | None:
+    """What the page says about the slice's snapshot (None: final or live figures)."""
+    if not snapshots.governed(survey):
+        return None
+    parts = snapshots.segment_parts(where.segment, where.segment_value)
+    answer = (where.question_id, where.option_id) if where.question_id else None
+    st = snapshots.state(survey, (*survey.breakdown_keys, *parts), answer)
+    return snapshots.Shown(taken_at=st.taken_at(parts))
+
+
 def response_ids(survey: Survey, where: Slice):
-    """SELECT of the ids of the responses in the slice."""
+    """SELECT of the ids of the responses in the slice (in its snapshot)."""
     q = sa.select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id)
+    snapshot = _in_snapshot(survey, where)
+    if snapshot is not None:
+        q = q.where(snapshot)
     if where.segment and segments.get(where.segment):
         col = getattr(SurveyResponse, where.segment)
         q = q.where(col.is_(None) if where.segment_value == "none" else
@@ -74,9 +127,14 @@ def _answers_in(survey: Survey, where: Slice):
     responses it keeps."""
     conditions = [SurveyAnswer.question_id.in_(
         sa.select(SurveyQuestion.id).where(SurveyQuestion.survey_id == survey.id))]
-    if where.is_filtered:
+    if not _live_counts(survey, where):
         conditions.append(SurveyAnswer.response_id.in_(response_ids(survey, where)))
     return conditions
+
+
+def _live_counts(survey: Survey, where: Slice) -> bool:
+    """Whether the counts the database keeps answer for the slice (all responses)."""
+    return not where.is_filtered and _in_snapshot(survey, where) is None
 
 
 # Question types stored as several answer rows per respondent (one per option chosen,
@@ -102,7 +160,7 @@ def generalised_count(survey: Survey) -> int:
     if not cols:
         return 0
     return db.session.scalar(sa.select(sa.func.count()).where(
-        SurveyResponse.survey_id == survey.id,
+        SurveyResponse.id.in_(response_ids(survey, ALL)),
         sa.or_(*[c == segments.GENERALISED for c in cols]))) or 0
 
 
@@ -115,7 +173,7 @@ def respondents_per_question(survey: Survey, where: Slice,
     For a slice: for a question with one answer row per respondent, the sum of its
     histogram (`hists`, from `histograms`); only the question types with several rows
     per respondent need a count of distinct responses."""
-    if not where.is_filtered:
+    if _live_counts(survey, where):
         return {qid: n for qid, n, _ in _question_counts(survey) if n}
     out = {qid: sum(h.values()) for qid, h in hists.items()}
     multi = sa.select(SurveyQuestion.id).where(SurveyQuestion.survey_id == survey.id,
@@ -141,7 +199,7 @@ def _question_counts(survey: Survey):
 def histograms(survey: Survey, where: Slice) -> dict[int, dict[tuple[int, float | None], int]]:
     """{question id: {(item, num_value): count}} for every question, in one query
     (for all responses, from the counts the database keeps)."""
-    if not where.is_filtered:
+    if _live_counts(survey, where):
         counted: dict[int, dict[tuple[int, float | None], int]] = defaultdict(dict)
         for qid, item, key, n in db.session.execute(
                 sa.select(SurveyAnswerCount.question_id, SurveyAnswerCount.item,
@@ -163,7 +221,7 @@ def histograms(survey: Survey, where: Slice) -> dict[int, dict[tuple[int, float 
 
 def text_counts(survey: Survey, where: Slice) -> dict[int, int]:
     """{question id: number of non-empty texts} (text answers and "other" texts)."""
-    if not where.is_filtered:
+    if _live_counts(survey, where):
         return {qid: texts for qid, _, texts in _question_counts(survey) if texts}
     rows = db.session.execute(
         sa.select(SurveyAnswer.question_id, sa.func.count())
@@ -212,25 +270,32 @@ def crosstab(survey: Survey, question: SurveyQuestion, dimension: str, where: Sl
              ) -> tuple[dict[tuple[str | None, int], int], dict[str | None, int]]:
     """({(segment value, option id): count}, {segment value: respondents})."""
     col = getattr(SurveyResponse, dimension)
+    columns = _by(survey, where, dimension)
     base = (sa.select(col, SurveyAnswer.item, sa.func.count())
             .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
             .where(SurveyAnswer.question_id == question.id,
-                   SurveyResponse.id.in_(response_ids(survey, where)))
+                   SurveyResponse.id.in_(response_ids(survey, where)), *columns)
             .group_by(col, SurveyAnswer.item))
     cells = {(seg, item): n for seg, item, n in db.session.execute(base)}
     totals_q = (sa.select(col, sa.func.count(sa.distinct(SurveyResponse.id)))
                 .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
                 .where(SurveyAnswer.question_id == question.id,
-                       SurveyResponse.id.in_(response_ids(survey, where)))
+                       SurveyResponse.id.in_(response_ids(survey, where)), *columns)
                 .group_by(col))
     return cells, dict(db.session.execute(totals_q).all())
+
+
+def _by(survey: Survey, where: Slice, dimension: str) -> list:
+    """Figures per value of `dimension`: each value within its own crossed snapshot."""
+    snapshot = _in_snapshot(survey, where, by=dimension)
+    return [] if snapshot is None else [snapshot]
 
 
 def segment_counts(survey: Survey, dimension: str, where: Slice) -> dict[str | None, int]:
     col = getattr(SurveyResponse, dimension)
     rows = db.session.execute(
         sa.select(col, sa.func.count()).where(SurveyResponse.id.in_(
-            response_ids(survey, where))).group_by(col))
+            response_ids(survey, where)), *_by(survey, where, dimension)).group_by(col))
     return dict(rows.all())
 
 
@@ -302,6 +367,9 @@ def _roster_recorded(keys: list[str]) -> set[str]:
 
 
 def response_counts(survey_ids: list[int]) -> dict[int, int]:
+    """All responses per survey. Not snapshotted: all respondents move only by whole
+    batches (each PRIVACY_MIN_N or more), so their snapshot is always the newest batch
+    (`_in_snapshot` applies no cutoff to them either)."""
     if not survey_ids:
         return {}
     rows = db.session.execute(

@@ -76,9 +76,17 @@ def show(survey_id: int):
                 f"{s.question.code.upper()}: {table.caption}",
                 f"Bar chart of {s.question.prompt}: the percentage of respondents per answer. "
                 "The table beside it gives the same numbers.", privacy.suppressed_label())
-    return render_template("survey_results/show.html", survey=survey, form=form, where=where,
-                           total=total, shown_total=privacy.suppress_total(total), items=items,
-                           rate=rate, charts=chart_map, audience=audience_label(survey))
+    return _committed(render_template(
+        "survey_results/show.html", survey=survey, form=form, where=where, total=total,
+        shown_total=privacy.suppress_total(total), items=items, rate=rate, charts=chart_map,
+        audience=audience_label(survey), snapshot=queries.snapshot_of(survey, where)))
+
+
+def _committed(page):
+    """Commit the snapshots this reading advanced (survey_results/snapshots.py): a
+    slice's next reading must start from the figures this one showed."""
+    db.session.commit()
+    return page
 
 
 @bp.get("/<int:survey_id>/questions/<code>/texts")
@@ -99,9 +107,10 @@ def texts(survey_id: int, code: str):
         rows, total = queries.texts(survey, question, where, form.search.data or "", page,
                                     PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
-    return render_template("survey_results/texts.html", survey=survey, question=question,
-                           form=form, where=where, texts=rows, total=total, page=page,
-                           pages=pages, available=available)
+    return _committed(render_template(
+        "survey_results/texts.html", survey=survey, question=question, form=form, where=where,
+        texts=rows, total=total, page=page, pages=pages, available=available,
+        snapshot=queries.snapshot_of(survey, where)))
 
 
 @bp.get("/<int:survey_id>/crosstab")
@@ -119,9 +128,11 @@ def crosstab(survey_id: int):
             table = summaries.crosstab_table(survey, question, form.dimension.data, where)
         else:
             table = False
-    return render_template("survey_results/crosstab.html", survey=survey, form=form,
-                           table=table, question=survey.question_by_code(form.question.data
-                                                                         or "")), status
+    snapshot = queries.snapshot_of(survey, where) if where is not None else None
+    return _committed(render_template(
+        "survey_results/crosstab.html", survey=survey, form=form, table=table,
+        question=survey.question_by_code(form.question.data or ""),
+        snapshot=snapshot)), status
 
 
 def _download(body, mimetype: str, filename: str) -> Response:
@@ -135,7 +146,11 @@ def _export_plan(survey_id: int):
     form, where = _filters(survey)
     if where is None:
         abort(400, description="The filter is not valid.")
-    return survey, exports.plan(survey, where)
+    export_plan = exports.plan(survey, where)
+    # The snapshots it advanced are kept before the rows stream (same cutoffs: the
+    # request keeps them, see survey_results/snapshots.py).
+    db.session.commit()
+    return survey, export_plan
 
 
 @bp.get("/<int:survey_id>/responses.csv")

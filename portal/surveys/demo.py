@@ -11,8 +11,8 @@ the participations are committed in one transaction and the responses in
 another (so on PostgreSQL no `xmin` is shared), the responses have random UUID
 keys and are written in key order, which is unrelated to the members' order;
 they carry only the survey's breakdown dimensions, recoded within each release
-batch as a release would (portal/surveys/generalise.py), and the day of their
-batch's release, and nothing else. No log line names a member.
+batch as a release would (portal/surveys/generalise.py), the day of their
+batch's release and its number (`batch`), and nothing else. No log line names a member.
 (The answers are fake and follow from the seed, so the seed itself is the only
 secret a demo database has.)
 """
@@ -113,8 +113,10 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
     answers, n = _answers(rng, survey, seg)
     batches = _release_batches(rng, n, pool.batch_size())
     days = np.zeros(n, dtype=np.int64)
+    numbers = np.zeros(n, dtype=np.int64)
     for b, members in enumerate(batches):
         days[members] = (b * OPEN_DAYS) // len(batches)
+        numbers[members] = b + 1   # survey_responses.batch, as pool.release numbers them
     stored = _stored_segments(survey.breakdown_keys, seg, n, batches, privacy.min_n())
 
     bulkload.insert_rows(SurveyParticipation.__table__, ("survey_id", "user_id"),
@@ -130,9 +132,10 @@ def add_demo_responses(user_ids: list[int], seed: int) -> int:
             for i in range(n)]
     order = sorted(range(n), key=lambda i: str(keys[i]))
     bulkload.insert_rows(
-        SurveyResponse.__table__, ("id", "survey_id", "submitted_on", *segments.KEYS),
+        SurveyResponse.__table__,
+        ("id", "survey_id", "submitted_on", "batch", *segments.KEYS),
         ((keys[i], survey_id, _day(opened + timedelta(days=int(days[i])), sqlite),
-          *(stored[k][i] for k in segments.KEYS)) for i in order))
+          int(numbers[i]), *(stored[k][i] for k in segments.KEYS)) for i in order))
     answers.sort(key=lambda row: (str(keys[row[0]]), row[1], row[2]))
     bulkload.insert_rows(
         SurveyAnswer.__table__, ("response_id", "question_id", "item", "num_value", "text_value"),

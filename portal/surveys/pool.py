@@ -94,7 +94,15 @@ class Release:
 
 def release(survey_id: int, *, final: bool = False) -> Release:
     """Release the survey's pool as one shuffled batch if it is large enough (or if
-    `final`, padded). Commits; scrubs the residue afterwards."""
+    `final`, padded). Commits; scrubs the residue afterwards.
+
+    Every row of the batch, padding included, gets the survey's next batch number
+    (`survey_responses.batch`: 1, 2, ...). It adds nothing a release date did not
+    already say: it numbers whole releases, never a response, so it tells only which
+    release a row came with (as the date does, except between two releases on one
+    day), and each release is at least PRIVACY_MIN_N shuffled rows recoded alike.
+    Survey results of an open survey keep per-slice snapshots by it
+    (`portal/survey_results/snapshots.py`)."""
     outcome = Release()
     try:
         outcome = _release(survey_id, final)
@@ -132,6 +140,13 @@ def _release(survey_id: int, final: bool) -> Release:
         batch.append((response, answer_rows(survey, payload["answers"])))
     padded = _padding(survey_id, k - len(entries), day) if len(entries) < k else []
     batch += padded
+    # One number for the whole batch, padding included (re-keyed rows must not keep
+    # their old number, which would say which rows were re-keyed). Under the lock
+    # above, so two releases never share a number.
+    number = (db.session.scalar(sa.select(sa.func.max(SurveyResponse.batch))
+                                .where(SurveyResponse.survey_id == survey_id)) or 0) + 1
+    for response, _ in batch:
+        response["batch"] = number
     _rng.shuffle(batch)
     db.session.execute(sa.insert(SurveyResponse), [r for r, _ in batch])
     # Multi-row INSERTs (the counting triggers run once per statement), cut between
