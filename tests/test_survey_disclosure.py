@@ -66,20 +66,28 @@ def brute_force(shape: Shape, counts: dict, n: int, pub, limit: int = 400_000) -
     rest = n - shown_sum
     seen = {k: [counts[k], counts[k]] for k in hidden}
     tried = 0
-    for combo in itertools.product(range(rest + 1), repeat=max(len(hidden) - 1, 0)):
+    for vector in _compositions(rest, len(hidden)) if shape.exclusive else \
+            itertools.product(range(n + 1), repeat=len(hidden)):
         tried += 1
         assert tried < limit, "too many vectors to enumerate"
-        last = rest - sum(combo)
-        if last < 0:
-            continue
         trial = dict(counts)
-        for k, v in zip(hidden, (*combo, last), strict=True):
+        for k, v in zip(hidden, vector, strict=True):
             trial[k] = v
         if _figures(shape, trial, n, pub) == target:
             for k in hidden:
                 seen[k][0] = min(seen[k][0], trial[k])
                 seen[k][1] = max(seen[k][1], trial[k])
     return {k: tuple(v) for k, v in seen.items()}
+
+
+def _compositions(total: int, parts: int):
+    """Every tuple of `parts` non-negative integers summing to `total`."""
+    if parts == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _compositions(total - first, parts - 1):
+            yield (first, *rest)
 
 
 def assert_protected(shape: Shape, counts: dict, k: int = K) -> distribution.Published:

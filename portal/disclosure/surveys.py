@@ -71,7 +71,8 @@ def dists(q: SurveyQuestion, hist: dict, n: int, months: dict | None = None) -> 
                                    if t == "multiple_choice" else "")
         keys = tuple(o.id for o in q.options)
         return [Dist(caption, tuple((o.id, o.label) for o in q.options),
-                     Shape(keys, exclusive=(t == "single_choice")),
+                     # Each respondent puts exactly one option first.
+                     Shape(keys, exclusive=(t != "multiple_choice")),
                      tuple((k, by_item.get(k, 0)) for k in keys), n)]
     if t in ("likert", "likert_matrix"):
         keys = [v for v, _ in q.scale] + ([NA] if q.setting("allow_na") else [])

@@ -308,7 +308,8 @@ def _write_summary(ws, p: Plan, bold) -> None:
     step decided them at that precision; nothing here has more decimals)."""
     total, items = summaries.summarise(p.survey, p.where)
     ws.write_row(0, 0, ["Survey", p.survey.label], bold)
-    ws.write_row(1, 0, ["Responses in this selection", privacy.display(total)])
+    ws.write_row(1, 0, ["Responses in this selection",
+                        total if total is not None else privacy.display(total)])
     r = 3
     for s in items:
         q = s.question

@@ -110,8 +110,7 @@ def _ranking_extras(table: Table, q: SurveyQuestion, hist: dict, n: int) -> None
         # With few ranks the mean rank gives the hidden "ranked first" count away
         # (top 2: first = times x (2 - mean)): hide it with the count.
         shown = row.count is not None and privacy.is_reportable(rs.times_ranked)
-        row.extra = {"times_ranked": privacy.suppress_total(rs.times_ranked)
-                     if row.count is not None else None,
+        row.extra = {"times_ranked": privacy.suppress_total(rs.times_ranked),
                      "mean_rank": round(rs.mean_rank, 2) if shown else None}
 
 
