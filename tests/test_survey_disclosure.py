@@ -65,10 +65,9 @@ def brute_force(shape: Shape, counts: dict, n: int, pub, limit: int = 400_000) -
     shown_sum = sum(counts[k] for k in shape.keys if k not in hidden)
     rest = n - shown_sum
     seen = {k: [counts[k], counts[k]] for k in hidden}
-    tried = 0
-    for vector in _compositions(rest, len(hidden)) if shape.exclusive else \
-            itertools.product(range(n + 1), repeat=len(hidden)):
-        tried += 1
+    vectors = _compositions(rest, len(hidden)) if shape.exclusive else \
+        itertools.product(range(n + 1), repeat=len(hidden))
+    for tried, vector in enumerate(vectors):
         assert tried < limit, "too many vectors to enumerate"
         trial = dict(counts)
         for k, v in zip(hidden, vector, strict=True):
