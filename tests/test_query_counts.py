@@ -268,7 +268,7 @@ PAGES = [
     page("leader", "/reports/board", "Possible overkill"),
     page("leader", "/reports/updates/", "In progress"),
     page("leader", "/reports/surveys/", "Pulse 13"),
-    page("leader", "/reports/surveys/{survey}", "66.7"),
+    page("leader", "/reports/surveys/{survey}", "answered by 15"),
     page("leader", "/reports/surveys/{survey}/questions/q10/texts", "Goal number 14"),
     page("leader", "/reports/surveys/{survey}/crosstab?question=q1&dimension=career_stage"),
     page("leader", "/reports/updates/A1/new", "Heard 14"),

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 import xlsxwriter
 
 from portal import privacy, segments
+from portal.disclosure import surveys as disclosure
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
@@ -128,6 +129,9 @@ class Plan:
 def plan(survey: Survey, where: Slice = ALL) -> Plan:
     """Check the slice may be exported and work out what to suppress (a few grouped
     queries). Raises ExportRefused for a slice about too few people."""
+    if disclosure.selections(survey).refuses(where):
+        # The same answer for an empty and a small selection: neither is told apart.
+        raise ExportRefused(f"This selection cannot be exported: {disclosure.REFUSED}")
     total = queries.count_responses(survey, where)
     if not privacy.is_reportable(total):
         raise ExportRefused(f"This selection has {privacy.suppressed_label()} responses, so "
@@ -300,9 +304,12 @@ def _write_xlsx(p: Plan, path: str) -> None:
 
 
 def _write_summary(ws, p: Plan, bold) -> None:
+    """The figures of the results page, exactly as the page shows them (the disclosure
+    step decided them at that precision; nothing here has more decimals)."""
     total, items = summaries.summarise(p.survey, p.where)
     ws.write_row(0, 0, ["Survey", p.survey.label], bold)
-    ws.write_row(1, 0, ["Responses in this selection", total])
+    ws.write_row(1, 0, ["Responses in this selection",
+                        total if total is not None else privacy.display(total)])
     r = 3
     for s in items:
         q = s.question
@@ -310,26 +317,33 @@ def _write_summary(ws, p: Plan, bold) -> None:
         r += 1
         ws.write_row(r, 0, ["Respondents", privacy.display(s.n)])
         r += 1
-        d = s.description
-        if d is not None:
-            ws.write_row(r, 0, ["Mean", round(d.mean, 3), "Median", d.median, "SD",
-                                round(d.sd, 3) if d.sd is not None else "",
-                                "95% CI", _ci(d)])
+        descs = [("", s.description)] if s.description else s.descriptions
+        for label, d in descs:
+            if d is None:
+                continue
+            fmt = f"{{:.{d.decimals}f}}"
+            ws.write_row(r, 0, [label or "Mean", fmt.format(d.mean), "Median",
+                                "hidden" if d.median is None else f"{d.median:g}", "SD",
+                                "hidden" if d.sd is None else fmt.format(d.sd),
+                                "95% CI", _ci(d, fmt)])
             r += 1
         if s.nps is not None and not s.nps_hidden:
-            ws.write_row(r, 0, ["Net promoter score", round(s.nps.score, 1)])
+            ws.write_row(r, 0, ["Net promoter score", f"{s.nps.nps_score:+.0f}"])
             r += 1
         for table in s.tables:
             ws.write_row(r, 0, [table.caption, "Count", "%"], bold)
             r += 1
             for row in table.rows:
                 ws.write_row(r, 0, [row.label, privacy.display(row.count),
-                                    "" if row.pct is None else round(row.pct, 1)])
+                                    "" if row.pct is None else f"{row.pct:.1f}"])
                 r += 1
+        for note in s.notes:
+            ws.write_row(r, 0, [note])
+            r += 1
         r += 1
 
 
-def _ci(d) -> str:
+def _ci(d, fmt: str) -> str:
     if d.lo is None:
-        return ""
-    return f"{d.lo:.2f} to {d.hi:.2f}"
+        return "hidden"
+    return f"{fmt.format(d.lo)} to {fmt.format(d.hi)}"

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from portal import privacy, stats
+from portal.disclosure import surveys as disclosure
 from portal.extensions import db
 from portal.models import Survey, SurveyStatus
 from portal.survey_results import queries, summaries
@@ -86,7 +87,10 @@ def board_highlights(now: datetime | None = None) -> list[SurveyHighlight]:
     for survey in surveys:
         shown = privacy.suppress_total(counts.get(survey.id, 0))
         eligible = eligible_by_survey[survey.id]
-        item = SurveyHighlight(survey, shown, eligible, stats.percent(shown, eligible.count))
+        # The rate is "k of n": withheld when k or n - k is a small group.
+        rate_ok, _why = disclosure.participation(counts.get(survey.id, 0), eligible.count)
+        item = SurveyHighlight(survey, shown, eligible,
+                               stats.percent(shown, eligible.count) if rate_ok else None)
         if survey.template_key == PD_NEEDS and item.reportable and shown:
             item.lists = _pd_needs_lists(survey)
         out.append(item)

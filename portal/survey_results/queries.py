@@ -376,3 +376,36 @@ def response_counts(survey_ids: list[int]) -> dict[int, int]:
         sa.select(SurveyResponse.survey_id, sa.func.count())
         .where(SurveyResponse.survey_id.in_(survey_ids)).group_by(SurveyResponse.survey_id))
     return dict(rows.all())
+
+
+def histograms_by_segment(survey: Survey, dimension: str
+                          ) -> dict[str | None, dict[int, dict[tuple[int, float | None], int]]]:
+    """{segment value: histograms()} for all responses, in one grouped query: the
+    children of the unfiltered tables along one dimension (portal/disclosure)."""
+    col = getattr(SurveyResponse, dimension)
+    rows = db.session.execute(
+        sa.select(col, SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.num_value,
+                  sa.func.count())
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(SurveyResponse.survey_id == survey.id)
+        .group_by(col, SurveyAnswer.question_id, SurveyAnswer.item, SurveyAnswer.num_value))
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for seg, qid, item, value, n in rows:
+        out[seg][qid][(item, value)] = n
+    return out
+
+
+def multi_respondents_by_segment(survey: Survey, dimension: str
+                                 ) -> dict[tuple[str | None, int], int]:
+    """{(segment value, question id): respondents} for the question types with several
+    answer rows per respondent."""
+    col = getattr(SurveyResponse, dimension)
+    pairs = (sa.select(col.label("seg"), SurveyAnswer.question_id, SurveyAnswer.response_id)
+             .distinct()
+             .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+             .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+             .where(SurveyResponse.survey_id == survey.id,
+                    SurveyQuestion.type.in_(MULTI_ROW_TYPES)).subquery())
+    rows = db.session.execute(sa.select(pairs.c.seg, pairs.c.question_id, sa.func.count())
+                              .group_by(pairs.c.seg, pairs.c.question_id))
+    return {(seg, qid): n for seg, qid, n in rows}

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
 from portal import charts, privacy, stats
+from portal.disclosure import surveys as disclosure
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.models import Survey, SurveyStatus
 from portal.security import leader_required
-from portal.survey_results import exports, queries, summaries
+from portal.survey_results import exports, queries, summaries, texts_view
 from portal.survey_results.forms import CrosstabForm, FilterForm, TextSearchForm
 from portal.surveys import definition, pool
 from portal.surveys.lifecycle import sync_due_surveys
@@ -36,8 +37,14 @@ def _survey(survey_id: int) -> Survey:
 def _filters(survey: Survey, form_class=FilterForm):
     form = form_class(formdata=request.args).setup(survey)
     if request.args and not form.validate():
+        if form.segment.errors or form.answer.errors:
+            # A filter value the portal does not offer: there is no such page.
+            abort(404)
         return form, None
-    return form, form.slice()
+    where = form.slice()
+    if not disclosure.selections(survey).known(where):
+        abort(404)
+    return form, where
 
 
 @bp.get("/")
@@ -58,13 +65,18 @@ def show(survey_id: int):
         return render_template("survey_results/show.html", survey=survey, form=form,
                                total=None, items=[], rate=None, charts={}), 400
     total, items = summaries.summarise(survey, where)
+    refused = total is None
     eligible = queries.eligible_members(survey)
-    overall = queries.count_responses(survey) if where.is_filtered else total
-    taken_part = max(queries.participation_count(survey), queries.count_responses(survey))
-    rate = {"responses": privacy.suppress_total(overall), "eligible": eligible.count,
-            "pct": stats.percent(privacy.suppress_total(taken_part), eligible.count),
-            "explanation": eligible.explanation,
-            "waiting": pool.waiting(survey.id) if survey.anonymous else 0,
+    overall = queries.count_responses(survey)
+    taken_part = max(queries.participation_count(survey), overall)
+    shown, why = disclosure.participation(taken_part, eligible.count)
+    waiting = pool.waiting(survey.id) if survey.anonymous else 0
+    rate = {"responses": privacy.suppress_total(overall),
+            "eligible": eligible.count if shown else None,
+            "pct": stats.percent(taken_part, eligible.count) if shown else None,
+            "withheld": why, "explanation": eligible.explanation,
+            # The waiting answers are a group of their own: a count only when it is large.
+            "waiting": waiting, "waiting_shown": privacy.suppress_total(waiting),
             "batch": pool.batch_size(),
             "generalised": queries.generalised_count(survey) if survey.anonymous else 0}
     chart_map = {}
@@ -78,7 +90,8 @@ def show(survey_id: int):
                 "The table beside it gives the same numbers.", privacy.suppressed_label())
     return _committed(render_template(
         "survey_results/show.html", survey=survey, form=form, where=where, total=total,
-        shown_total=privacy.suppress_total(total), items=items, rate=rate, charts=chart_map,
+        shown_total=None if refused else privacy.suppress_total(total), items=items,
+        refused=refused, refused_reason=disclosure.REFUSED, rate=rate, charts=chart_map,
         audience=audience_label(survey), snapshot=queries.snapshot_of(survey, where)))
 
 
@@ -98,18 +111,14 @@ def texts(survey_id: int, code: str):
     form, where = _filters(survey, TextSearchForm)
     if where is None:
         return render_template("survey_results/texts.html", survey=survey, question=question,
-                               form=form, texts=[], total=0, available=False), 400
-    count = queries.text_counts(survey, where).get(question.id, 0)
-    available = count >= privacy.min_comments()
-    page = form.page.data or 1
-    rows, total = ([], 0)
-    if available:
-        rows, total = queries.texts(survey, question, where, form.search.data or "", page,
-                                    PER_PAGE)
-    pages = max(1, -(-total // PER_PAGE))
+                               form=form, texts=[], total=None, available=False,
+                               result=None), 400
+    result = texts_view.decide(survey, question, where, form.search.data or "",
+                               form.page.data or 1, PER_PAGE)
     return _committed(render_template(
-        "survey_results/texts.html", survey=survey, question=question, form=form, where=where,
-        texts=rows, total=total, page=page, pages=pages, available=available,
+        "survey_results/texts.html", survey=survey, question=question, form=form,
+        where=where, result=result, texts=result.texts, total=result.total,
+        page=result.page, pages=result.pages, available=result.available,
         snapshot=queries.snapshot_of(survey, where)))
 
 
@@ -123,10 +132,8 @@ def crosstab(survey_id: int):
         status = 400
     elif form.question.data:
         question = survey.question_by_code(form.question.data)
-        total = queries.count_responses(survey, where)
-        if privacy.is_reportable(total):
-            table = summaries.crosstab_table(survey, question, form.dimension.data, where)
-        else:
+        table = summaries.crosstab_table(survey, question, form.dimension.data, where)
+        if table is None:
             table = False
     snapshot = queries.snapshot_of(survey, where) if where is not None else None
     return _committed(render_template(
