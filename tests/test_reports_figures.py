@@ -97,10 +97,12 @@ def test_dashboard_matches_scipy_on_raw_rows(rated, app):
             (len(both), (p - i).mean(), t.low, t.high))
     # Crosshairs at the grand means, quadrants relative to them.
     ci, cp = dash.centre
-    assert ci == pytest.approx(np.mean([r.est.imp_mean.mean for r in dash.rows
-                                        if r.est.rows]))
+    # Over the published means (a mean the disclosure step withholds has no point).
+    means = [r.est.imp_mean.mean for r in dash.rows
+             if r.est.rows and r.est.imp_mean.mean is not None]
+    assert ci == (pytest.approx(np.mean(means)) if means else None)
     for r in dash.rows:
-        if r.est.rows:
+        if r.est.rows and None not in (r.est.imp_mean.mean, r.est.perf_mean.mean):
             high_i, high_p = r.est.imp_mean.mean >= ci, r.est.perf_mean.mean >= cp
             expected = {(True, False): "Concentrate here", (True, True): "Keep up the good work",
                         (False, False): "Low priority", (False, True): "Possible overkill"}

@@ -13,8 +13,9 @@ would publish, each rounded figure taken as the interval it stands for. Each hid
 cell of 1..N-1 people must keep a protection interval: its feasible values span at
 least N values, or include 0 and a value of N or more (`audit.protected`). Where one
 does not, the step withholds more, least informative first: a decimal of the mean and
-its interval, the interval, the shares, another cell, and finally the mean; then it
-audits again, until the audit passes.
+its interval, then the shares, then the mean and every scale cell; it audits
+each step, until the audit passes. Segment rows and crossed cells are decided by
+fixed rules on the page path and audited together by `flask privacy audit`.
 
 Why. A mean with the number of answers and the shown cells is a linear equation in
 the hidden cells; an interval's width adds the sum of squares; a share adds another.

@@ -12,15 +12,13 @@ and, when any cell is hidden, solves the attacker's problem (portal.disclosure.a
 for every hidden cell that holds 1..N-1 people. While one is exposed it withholds
 more, least informative first:
 
-1. the mean's second decimal (means and intervals then read to one decimal);
-2. the mean's interval;
-3. the shares;
-4. the next smallest shown cell (then the ladder starts again at 1);
-5. finally the mean itself: only the count of ratings remains.
+1. the mean's second decimal and its interval (the mean then reads to one decimal);
+2. the shares;
+3. finally the mean itself and every cell on the scale: only counts remain.
 
-`decide_segments` does the same for the rows of one segment dimension together with
-the all-members row they add up to; a segment row that lets the table give a hidden
-cell back moves down its own ladder.
+`decide_segments` decides the rows of one segment dimension against the all-members
+row they add up to, by fixed rules without the solver (rows, columns, then `coarse`);
+`flask privacy audit` (portal.disclosure.rounds) audits those tables as one problem.
 
 Rows with no hidden cell publish means to three decimals (exports) and shares to
 one decimal: nothing is hidden in them to recover.
@@ -42,7 +40,7 @@ FULL_DIGITS = 3          # what exports carry for a row with nothing hidden
 FULL_SHARE_DIGITS = 1
 AUDITED_SHARE_DIGITS = 0
 # (mean digits, interval shown, shares shown), most to least informative.
-LADDER = ((2, True, True), (1, True, True), (1, False, True), (1, False, False))
+LADDER = ((2, True, True), (1, False, True), (1, False, False))
 WITHHELD_REASON = "withheld so that no small group can be worked out"
 
 
@@ -156,13 +154,13 @@ def _next_cell(hist: tuple[int, ...], hidden: frozenset[int]) -> frozenset[int] 
 
 def ladder(hist: tuple[int, ...], hidden: frozenset[int], rows_known: bool = True):
     """Every decision from most to least informative, starting with `hidden`."""
-    cur: frozenset[int] | None = hidden
-    while cur is not None:
-        for digits, interval, shares in LADDER:
-            allowed = frozenset(s for s in SHARES if shares and _split_ok(hist, s))
-            yield Decision(cur, digits, interval, allowed, AUDITED_SHARE_DIGITS, True,
-                           rows_known=rows_known)
-        cur = _next_cell(hist, cur)
+    # Three rungs and then nothing but counts: each rung costs a solve on the page
+    # path, and a slice that fails the coarse rungs rarely passes a finer one with
+    # one more cell hidden.
+    for digits, interval, shares in LADDER:
+        allowed = frozenset(s for s in SHARES if shares and _split_ok(hist, s))
+        yield Decision(hidden, digits, interval, allowed, AUDITED_SHARE_DIGITS, True,
+                       rows_known=rows_known)
     yield Decision(frozenset(ANSWERS), None, False, frozenset(), AUDITED_SHARE_DIGITS, True,
                    rows_known=rows_known)
 
@@ -237,28 +235,87 @@ def _decide_segments(total: tuple[int, ...], total_hidden: frozenset[int],
     gone = {v for v in hists if sizes[v] is None and known[v]}
     hidden = {v: (frozenset(ANSWERS) if v in gone else _first_hidden(h, shown, k))
               for v, h in hists.items()}
-    # 2. Down each answer's column: the segments' cells add up to the all-members
-    #    cell. Where that is shown, the hidden segment cells of the column must add up
-    #    to 0 or at least N (else their sum, a small group, is a subtraction away);
-    #    where it is hidden, so is every segment cell of the column.
+    # 2. Down each answer's column the segments' cells add up to the all-members
+    #    cell; across a row they add up to the row's count on the scale. Where the
+    #    all-members cell is hidden, so is every segment cell of its column.
     col = {a: ANSWERS.index(a) for a in ANSWERS}
-    for a, i in col.items():
-        if a in total_hidden:
-            for v in hists:
-                if v not in gone:
-                    hidden[v] = hidden[v] | {a}
-            continue
-        while True:
-            h_sum = sum(h[i] for v, h in hists.items() if a in hidden[v])
-            if h_sum == 0 or h_sum >= k:
-                break
-            rest = sorted((h[i], v) for v, h in hists.items() if a not in hidden[v] and h[i] > 0)
-            if not rest:
-                break
-            hidden[rest[0][1]] = hidden[rest[0][1]] | {a}
-    # 3. Each row then goes down its own ladder from there (portal.disclosure.audit).
-    return tuple((v, GONE if v in gone else _decide_hidden(hists[v], hidden[v], k, known[v]))
+    for a in total_hidden:
+        for v in hists:
+            if v not in gone:
+                hidden[v] = hidden[v] | {a}
+
+    def hide_next(cells: list[tuple[int, str, int]]) -> bool:
+        """Hide the smallest of (count, row, answer) still shown; False if none."""
+        if not cells:
+            return False
+        _, v, a = min(cells)
+        hidden[v] = hidden[v] | {a}
+        return True
+
+    def lines() -> bool:
+        changed, any_change = True, False
+        while changed:
+            changed = False
+            # A line (an answer's column, or a row's answers on the scale) whose hidden
+            # non-zero cells are one alone, or add up to fewer than N, gives them back by
+            # subtraction from its shown total: hide the next smallest cell of the line.
+            for a, i in col.items():
+                if a in total_hidden:
+                    continue
+                nonzero = [hists[v][i] for v in hists if a in hidden[v] and hists[v][i] > 0]
+                if nonzero and (len(nonzero) < 2 or sum(nonzero) < k):
+                    changed |= hide_next([(h[i], v, a) for v, h in hists.items()
+                                          if a not in hidden[v] and h[i] > 0])
+            for v, h in hists.items():
+                if v in gone:
+                    continue
+                nonzero = [h[col[a]] for a in SCALE if a in hidden[v] and h[col[a]] > 0]
+                if len(nonzero) == 1:
+                    changed |= hide_next([(h[col[a]], v, a) for a in SCALE
+                                          if a not in hidden[v] and h[col[a]] > 0])
+            any_change |= changed
+        return any_change
+
+    # 3. A row with a hidden cell of 1..N-1 people publishes its mean to one decimal,
+    #    without interval or shares (`coarse`); the others keep full precision. No
+    #    solver runs here: a dimension has up to a dozen rows and a page up to a
+    #    hundred dimensions, so the linked audit is `flask privacy audit`'s job.
+    lines()
+    return tuple((v, GONE if v in gone else coarse(hists[v], hidden[v], k, known[v]))
                  for v in hists)
+
+
+def coarse(hist: tuple[int, ...], hidden: frozenset[int], k: int,
+           rows_known: bool = True) -> Decision:
+    """The fixed rule for a row decided without the solver: full precision when no
+    hidden cell holds 1..N-1 people, else the mean to one decimal without interval,
+    and only the shares that lie wholly inside or outside the hidden cells (nothing
+    about the scale below N answers)."""
+    n = sum(hist[ANSWERS.index(a)] for a in SCALE)
+    rows_known = (rows_known and (sum(hist) == 0 or sum(hist) >= k)
+                  and rows_publishable(dict(zip(ANSWERS, hist, strict=True)), k))
+    full = Decision(hidden, FULL_DIGITS, True,
+                    frozenset(s for s in SHARES if _split_ok(hist, s)), rows_known=rows_known)
+    if not _at_risk(hist, full, k):
+        return full
+    if 0 < n < k:
+        return Decision(hidden | frozenset(SCALE), None, False, frozenset(),
+                        AUDITED_SHARE_DIGITS, True, rows_known=rows_known, n_known=False)
+    # A share splits the hidden scale cells into those inside its answers and those
+    # outside, and tells each side's sum: like a line of the table, each side must be
+    # empty or hold at least two non-zero cells adding up to N or more.
+    h = dict(zip(ANSWERS, hist, strict=True))
+
+    def side_ok(cells: set[int]) -> bool:
+        vals = [h[a] for a in cells if h[a] > 0]
+        return not vals or (len(vals) >= 2 and sum(vals) >= k)
+
+    on_scale = hidden & frozenset(SCALE)
+    shares = frozenset(s for s in SHARES if _split_ok(hist, s)
+                       and side_ok(on_scale & set(SHARES[s]))
+                       and side_ok(on_scale - set(SHARES[s])))
+    return Decision(hidden, 1, False, shares, AUDITED_SHARE_DIGITS, True,
+                    rows_known=rows_known)
 
 
 def decide_segments(total: Mapping[int, int], rows: Mapping[str, Mapping[int, int]],

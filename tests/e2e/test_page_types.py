@@ -158,7 +158,10 @@ def test_leader_pages(leader_page, ids, name, path, status, shots):
 
 def test_board_report_in_print_media(leader_page, ids):
     page = leader_page
-    page.goto(page.base + f"/reports/board?round={ids['round']}")
+    # The board report is the first page to decide every segment table of the round,
+    # and its first build solves the disclosure problems (seconds, once; the
+    # decisions are cached): give that first load more than the default 10 s.
+    page.goto(page.base + f"/reports/board?round={ids['round']}", timeout=60_000)
     check_page(page, "leader board", shots=True)
     page.emulate_media(media="print")
     try:
