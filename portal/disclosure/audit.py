@@ -141,7 +141,14 @@ class Problem:
         keys = list(values)
         self.total(keys, n)
         m_lo, m_hi = interval(mean, decimals)
-        s_lo, s_hi = math.ceil(n * m_lo - 1e-6), math.floor(n * m_hi + 1e-6)
+        # The sums whose mean rounds to the published one, exactly as pages round it
+        # (a closed interval would admit a boundary sum that rounds the other way,
+        # and the auditor must never think the attacker less sure than he is).
+        sums = [s for s in range(math.floor(n * m_lo) - 1, math.ceil(n * m_hi) + 2)
+                if round(s / n, decimals) == mean]
+        if not sums:
+            raise AuditError("no sum gives the published mean")
+        s_lo, s_hi = min(sums), max(sums)
         if lo is None or hi is None or n < 2:
             self.between({k: float(v) for k, v in values.items()}, s_lo, s_hi)
             return
@@ -240,8 +247,22 @@ def sum_sq_bounds(n: int, s1: int, lo: float, hi: float, decimals: int,
     def s2_of(h: float) -> float:
         var = (h * math.sqrt(n) / t) ** 2
         return (var * n * (n - 1) + s1 * s1) / n
-    a = math.ceil(s2_of(h_min) - 1e-6)
-    b = math.floor(s2_of(h_max) + 1e-6)
+
+    def rounds_to(s2: int) -> bool:
+        """Whether S2 gives exactly the published interval, rounded as pages round."""
+        var = max((n * s2 - s1 * s1) / (n * (n - 1)), 0.0)
+        half = t * math.sqrt(var) / math.sqrt(n)
+        # The page computes the spread in two passes; allow for the last bit of float
+        # difference so the true vector is never lost at a rounding boundary.
+        return (lo in (round(m - half - 1e-9, decimals), round(m - half + 1e-9, decimals))
+                and hi in (round(m + half - 1e-9, decimals),
+                           round(m + half + 1e-9, decimals)))
+    a = math.ceil(s2_of(h_min) - 1e-6) - 1
+    b = math.floor(s2_of(h_max) + 1e-6) + 1
+    while a <= b and not rounds_to(a):
+        a += 1
+    while b >= a and not rounds_to(b):
+        b -= 1
     return (a, b) if a <= b else None
 
 
@@ -250,14 +271,16 @@ def share_candidates(n: int, p: float, p_lo: float | None, p_hi: float | None,
     """Counts k of n whose share (and Wilson interval, when shown) round to the
     published percentages at `decimals` places (p is a fraction, 0..1)."""
     a, b = interval(100 * p, decimals)
-    k_lo, k_hi = max(0, math.ceil(n * a / 100 - 1e-6)), min(n, math.floor(n * b / 100 + 1e-6))
+    k_lo, k_hi = max(0, math.floor(n * a / 100) - 1), min(n, math.ceil(n * b / 100) + 1)
+    f = 10 ** (decimals + 2)
     out = []
+    # Exactly as pages round a share (portal.disclosure.ratings.published).
     for k in range(k_lo, k_hi + 1):
+        if round(k / n * f) / f != p:
+            continue
         if p_lo is not None and p_hi is not None:
             w = stats.wilson(k, n, confidence)
-            la, lb = interval(100 * p_lo, decimals)
-            ha, hb = interval(100 * p_hi, decimals)
-            if not (la <= 100 * w.lo <= lb and ha <= 100 * w.hi <= hb):
+            if round(w.lo * f) / f != p_lo or round(w.hi * f) / f != p_hi:
                 continue
         out.append(k)
     return out

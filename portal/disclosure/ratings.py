@@ -145,13 +145,6 @@ def _first_hidden(hist: tuple[int, ...], shown: frozenset[int], k: int) -> froze
     return frozenset(a for a in ANSWERS if a not in shown or cells.get(a) is None)
 
 
-def _next_cell(hist: tuple[int, ...], hidden: frozenset[int]) -> frozenset[int] | None:
-    """Hide the next smallest shown non-zero cell (None when none is left)."""
-    rest = sorted((v, i, a) for i, (a, v) in enumerate(zip(ANSWERS, hist, strict=True))
-                  if a not in hidden and v > 0)
-    return hidden | {rest[0][2]} if rest else None
-
-
 def ladder(hist: tuple[int, ...], hidden: frozenset[int], rows_known: bool = True):
     """Every decision from most to least informative, starting with `hidden`."""
     # Three rungs and then nothing but counts: each rung costs a solve on the page
