@@ -75,10 +75,18 @@ def init_app(app: Flask) -> None:
         desc = err.description if status in (403, 400) and _is_custom(err) else None
         return render_error(status, desc, headers)
 
+    def _rollback_quietly() -> None:
+        """Roll back a session whose connection may be gone: while the database shuts
+        down the ROLLBACK itself fails, and that must not turn the 503 into a 500."""
+        try:
+            db.session.rollback()
+        except sa_exc.SQLAlchemyError:
+            db.session.remove()
+
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     def _db_unavailable(err):
-        db.session.rollback()
+        _rollback_quietly()
         log.error("database unavailable: %s", type(err.orig).__name__ if err.orig else err)
         return render_error(503, headers={"Retry-After": "30"})
 
@@ -87,14 +95,14 @@ def init_app(app: Flask) -> None:
     def _bad_value(err):
         # A number or text the database cannot hold (an id past its integer range): the
         # request was wrong, the portal is fine.
-        db.session.rollback()
+        _rollback_quietly()
         log.warning("value refused by the database on %s: %s",
                     request.url_rule.rule if request.url_rule else "-", type(err).__name__)
         return render_error(400)
 
     @app.errorhandler(sa_exc.InternalError)
     def _db_internal(err):
-        db.session.rollback()
+        _rollback_quietly()
         # A read-only or full database is an outage, not a bug.
         log.error("database refused the write: %s", type(err.orig).__name__ if err.orig else err)
         return render_error(503, headers={"Retry-After": "30"})

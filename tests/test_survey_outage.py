@@ -53,3 +53,25 @@ def test_the_receipt_needs_no_database_after_the_claim(app, client, login, membe
     assert client.get("/surveys/").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry)) == 0
+
+
+def test_a_failing_rollback_during_an_outage_still_answers_503(app, client, login, member,
+                                                              monkeypatch):
+    """While PostgreSQL shuts down, the ROLLBACK in the 503 handler can fail too
+    (AdminShutdown); the member must still get the 503 page, never a 500."""
+    from portal.surveys import lifecycle
+
+    login(member)
+
+    def gone():
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("the database is shutting down"))
+
+    def rollback_fails():
+        raise sa.exc.OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+    monkeypatch.setattr(lifecycle, "sync_due_surveys", gone)
+    monkeypatch.setattr("portal.surveys.routes.sync_due_surveys", gone, raising=False)
+    monkeypatch.setattr(db.session, "rollback", rollback_fails)
+    resp = client.get("/surveys/")
+    assert resp.status_code == 503
+    assert resp.headers.get("Retry-After") == "30"
