@@ -86,10 +86,10 @@ def _protect(items: tuple, sums: tuple, hidden: frozenset, k: int, at_most: tupl
     order = {key: i for i, (key, _v) in enumerate(items)}
     # Hiding more only widens every range: a cell protected once stays protected, so
     # each round audits only the cells exposed in the round before.
-    todo = set(small)
+    pending = set(small)
     while True:
-        bad = _exposed(values, hidden, todo, sums, at_most, k)
-        todo = set(bad)
+        bad = _exposed(values, hidden, pending, sums, at_most, k)
+        pending = set(bad)
         if not bad:
             return frozenset(hidden)
         # One complement for every exposed cell before auditing again: each audit is
