@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := portal
 
-.PHONY: run test e2e demo lint bench clean reliability audit audit-refresh pins
+.PHONY: run test e2e demo lint bench clean reliability audit audit-refresh pins privacy-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -116,6 +116,19 @@ $(VENV)/.installed-reliability: pyproject.toml constraints.txt $(VENV)/.installe
 reliability: $(VENV)/.installed-reliability
 	@status=0; $(BIN)/python -m pytest tests/reliability -p no:xdist -rA $(PYTEST_ARGS) || status=$$?; \
 	  $(BIN)/python -m tests.reliability.cleanup || true; exit $$status
+
+# The disclosure auditor over everything leaders could read on fresh demo data
+# (issue "Disclosure control"): exits 1 naming any slice where a hidden cell can be
+# narrowed below PRIVACY_MIN_N possible values.
+AUDIT_DB      := $(CURDIR)/instance/privacy-audit.db
+AUDIT_MEMBERS ?= 3000
+privacy-audit: $(VENV)/.installed
+	mkdir -p instance
+	rm -f $(AUDIT_DB) $(AUDIT_DB)-wal $(AUDIT_DB)-shm
+	DATABASE_URL=sqlite:///$(AUDIT_DB) $(BIN)/flask db upgrade
+	DATABASE_URL=sqlite:///$(AUDIT_DB) $(BIN)/flask demo-data --members $(AUDIT_MEMBERS) --seed 1 --password '$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))')'
+	DATABASE_URL=sqlite:///$(AUDIT_DB) $(BIN)/flask reports snapshots
+	DATABASE_URL=sqlite:///$(AUDIT_DB) $(BIN)/flask privacy audit
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

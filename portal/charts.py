@@ -224,13 +224,17 @@ class Distribution:
 
     label: str
     counts: dict[int, int | None]
+    # Where only groups of answers are published (a segment row with small cells):
+    # the count of each group, e.g. {(1, 2): 40, (3,): 90, (4, 5): 300}.
+    groups: dict[tuple[int, ...], int] | None = None
 
 
 def diverging(rows: Sequence[Distribution], title: str, desc: str,
               labels: dict[int, str]) -> Markup:
     """Diverging stacked bars: 1-2 to the left of the neutral midpoint, 4-5 to the
     right, 3 straddling it. A row with a suppressed answer is not drawn, and says so."""
-    rows = [r for r in rows if any(v is None or v > 0 for v in r.counts.values())]
+    rows = [r for r in rows if any(v is None or v > 0 for v in r.counts.values())
+            or (r.groups and any(r.groups.values()))]
     if not rows:
         return _empty(title, desc)
     left, right, top, row, width = 220, 24, 44, 34, 760
@@ -251,6 +255,9 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
         y = top + n * row
         label = r.label if len(r.label) <= 30 else r.label[:29] + "…"
         body.append(_text(left - 8, y + row / 2 + 4, label, "end", 12, TEXT, "bold"))
+        if r.groups is not None:
+            body.extend(_grouped_bar(r.groups, x, y, row))
+            continue
         if any(r.counts.get(s) is None for s in (1, 2, 3, 4, 5)):
             # A bar from the visible answers alone would mislead; say why it is missing.
             body.append(_text(x(-1), y + row / 2 + 4, "Not drawn: some answers come from "
@@ -275,6 +282,34 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
     body.append(_text(x(-0.5), height - 20, "◀ rated low (1–2)", "middle", 11, MUTED))
     body.append(_text(x(0.5), height - 20, "rated high (4–5) ▶", "middle", 11, MUTED))
     return _svg(width, height, title, desc, body)
+
+
+GROUPS_DRAWN = ((1, 2), (3,), (4, 5))
+
+
+def _grouped_bar(groups: dict[tuple[int, ...], int], x, y: float, row: float) -> list[str]:
+    """One diverging bar from the counts of 1–2, 3 and 4–5; coarser groups cannot be
+    placed around the midpoint, and say so."""
+    if set(groups) != set(GROUPS_DRAWN):
+        return [_text(x(-1), y + row / 2 + 4, "Not drawn: only coarse groups of answers "
+                      "are shown, to protect a small group.", "start", 11, MUTED)]
+    total = sum(groups.values())
+    share = {g: groups[g] / total for g in GROUPS_DRAWN} if total else {}
+    if not share:
+        return []
+    colour = {(1, 2): 2, (3,): 3, (4, 5): 4}
+    body, pos = [], -(share[(1, 2)] + share[(3,)] / 2)
+    for g in GROUPS_DRAWN:
+        w = share[g]
+        if w > 0:
+            body.append(f'<rect x="{_f(x(pos))}" y="{_f(y + 4)}" '
+                        f'width="{_f(x(pos + w) - x(pos))}" height="{row - 10}" '
+                        f'fill="{DIVERGING[colour[g]]}" stroke="#ffffff" stroke-width="1"/>')
+            if w >= 0.07:
+                body.append(_text(x(pos + w / 2), y + row / 2 + 4, f"{100 * w:.0f}%",
+                                  "middle", 10, DIVERGING_TEXT[colour[g]]))
+        pos += w
+    return body
 
 
 @dataclass(frozen=True)

@@ -257,9 +257,10 @@ PAGES = [
     # Leadership
     page("leader", "/reports/", "Possible overkill"),
     page("leader", "/reports/charts", "Possible overkill"),
-    # Shares of groups of three hide (one side is below the threshold): means show.
+    # Segments with small cells show shares, not means (portal.disclosure.segment_rows):
+    # the grown table says which means it withholds; crossed cells still show means.
     page("leader", "/reports/segments?measure=importance_mean",
-         r're:<td class="num heat-(pos|neg|0)'),
+         "withheld to protect a small group"),
     page("leader", "/reports/segments?dimension=career_stage&by=region&measure=importance_mean",
          r're:<td class="num heat-(pos|neg|0)'),
     page("leader", "/reports/objectives/A1", r"re:Gap \(performance − importance\)</dt><dd>[+-]"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal import create_app, segments
+from portal import create_app, segments, stats
 from portal.extensions import db
 from portal.models import Comment, Endorsement, Rating, User
-from portal.reports import heatmap, queries
+from portal.reports import queries
+from portal.reports.aggregates import ALL
 
 
 def _fingerprint():
@@ -16,6 +17,23 @@ def _fingerprint():
             db.session.scalar(sa.select(sa.func.sum(Rating.performance))),
             db.session.scalar(sa.select(sa.func.count()).select_from(Comment)),
             db.session.scalar(sa.select(sa.func.count()).select_from(Endorsement)))
+
+
+def _some_segment_differs(rounds) -> bool:
+    for rnd in rounds:
+        totals = queries.load_counts(rnd.id, ALL)
+        for dim in segments.KEYS:
+            for (oid, value), c in queries.load_counts(rnd.id, dim).items():
+                total = totals.get((oid, ""))
+                if not value or total is None:
+                    continue
+                seg, everyone = stats.share_high(c.importance), stats.share_high(total.importance)
+                rest_k, rest_n = everyone.k - seg.k, everyone.n - seg.n
+                if seg.n and rest_n:
+                    _, p = stats.two_proportion_test(seg.k, seg.n, rest_k, rest_n)
+                    if p is not None and p < 0.001:
+                        return True
+    return False
 
 
 def test_demo_data_is_deterministic_verified_and_structured(app, runner):
@@ -30,9 +48,9 @@ def test_demo_data_is_deterministic_verified_and_structured(app, runner):
     # Endorsement counts on comments agree with the endorsement rows.
     total = db.session.scalar(sa.select(sa.func.sum(Comment.endorsement_count)))
     assert total == first[4]
-    # Real structure: objectives differ and some segment differs beyond chance.
-    rounds = queries.all_rounds()
-    assert any(heatmap.build(r, d).flags for r in rounds for d in segments.KEYS)
+    # Real structure: some segment differs from the other members beyond chance (on
+    # the raw counts: at 400 members the heatmap shows few segments, by design).
+    assert _some_segment_differs(queries.all_rounds())
     assert runner.invoke(args=["demo-data", "--members", "400"]).exit_code != 0  # loaded once
 
     # Same seed, fresh database: the same data.

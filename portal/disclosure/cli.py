@@ -16,7 +16,7 @@ privacy_cli = AppGroup("privacy", help="Check what the leadership views publish.
 @click.option("--survey", "survey_id", type=int, help="Only this survey.")
 def audit_command(round_id: int | None, survey_id: int | None) -> None:
     """Exit 1 naming every slice where a hidden cell can be narrowed below the threshold."""
-    from portal.disclosure import rounds
+    from portal.disclosure import rounds, surveys
 
     failures: list[str] = []
     checked = 0
@@ -28,17 +28,12 @@ def audit_command(round_id: int | None, survey_id: int | None) -> None:
             checked += 1
             failures += [str(f) for f in rounds.audit_round(rnd)]
     if round_id is None:
-        try:
-            from portal.disclosure import surveys
-        except ImportError:  # pragma: no cover - the survey step is optional here
-            surveys = None
-        if surveys is not None and hasattr(surveys, "audit_survey"):
-            query = db.select(Survey).order_by(Survey.id)
-            if survey_id is not None:
-                query = query.where(Survey.id == survey_id)
-            for survey in db.session.scalars(query):
-                checked += 1
-                failures += [f"survey {survey.id}: {f}" for f in surveys.audit_survey(survey)]
+        query = db.select(Survey).order_by(Survey.id)
+        if survey_id is not None:
+            query = query.where(Survey.id == survey_id)
+        for survey in db.session.scalars(query):
+            checked += 1
+            failures += [f"survey {survey.id}: {f}" for f in surveys.audit_survey(survey)]
     for line in failures:
         click.echo(line)
     click.echo(f"{checked} rounds and surveys audited; {len(failures)} slice(s) fail.")

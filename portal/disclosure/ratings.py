@@ -16,9 +16,9 @@ more, least informative first:
 2. the shares;
 3. finally the mean itself and every cell on the scale: only counts remain.
 
-`decide_segments` decides the rows of one segment dimension against the all-members
-row they add up to, by fixed rules without the solver (rows, columns, then `coarse`);
-`flask privacy audit` (portal.disclosure.rounds) audits those tables as one problem.
+The segment rows of one dimension are decided against the all-members row they add
+up to in portal.disclosure.segment_rows; `coarse` is the fixed rule for the cells of
+two crossed segments (heatmaps), which are too many for the solver on a page.
 
 Rows with no hidden cell publish means to three decimals (exports) and shares to
 one decimal: nothing is hidden in them to recover.
@@ -55,6 +55,9 @@ class Decision:
     rows_hidden: bool = False         # not even the number of ratings is published
     rows_known: bool = True           # the number of ratings of the slice is published
     n_known: bool = True              # the number answering on the scale is published
+    # A grouped segment row (portal.disclosure.segment_rows): the counts of these
+    # groups of answers on the scale are published instead of the cells.
+    groups: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def reduced(self) -> bool:
@@ -88,6 +91,8 @@ def published(hist: tuple[int, ...], d: Decision) -> dict:
                 "shares": {}}
     if not d.n_known:
         return out
+    if d.groups is not None:
+        out["groups"] = {g: sum(h[a] for a in g) for g in d.groups}
     if n and d.digits is not None:
         m = stats.mean_from_histogram(scale)
         lo = hi = None
@@ -116,6 +121,8 @@ def add_facts(problem: Problem, tag, pub: dict) -> dict[int, tuple]:
     if n is None:
         return keys
     problem.total([keys[a] for a in SCALE], n)
+    for g, count in pub.get("groups", {}).items():
+        problem.total([keys[a] for a in g], count)
     if n and pub["mean"] is not None:
         mean, lo, hi, digits = pub["mean"]
         problem.t_interval({keys[a]: a for a in SCALE}, n, mean, lo, hi, digits)
@@ -207,75 +214,16 @@ def decide(hist: Mapping[int, int], shown: frozenset[int] = frozenset(ANSWERS),
                    rows_known)
 
 
-# ---------------------------------------------------------------------------
-# Linked rows: the segments of one dimension add up to all members.
-
+# Nothing about a slice at all, not even its number of ratings.
 GONE = Decision(frozenset(ANSWERS), None, False, frozenset(), AUDITED_SHARE_DIGITS, True,
                 rows_hidden=True, rows_known=False, n_known=False)
 
 
-@functools.lru_cache(maxsize=8192)
-def _decide_segments(total: tuple[int, ...], total_hidden: frozenset[int],
-                     rows: tuple[tuple[str, tuple[int, ...], bool], ...], shown: frozenset[int],
-                     k: int) -> tuple[tuple[str, Decision], ...]:
-    hists = {v: h for v, h, _ in rows}
-    known = {v: kn for v, _, kn in rows}
-    # 1. The number of ratings per segment follows the small-cell rule (the
-    #    "Raters" column); a row whose count is withheld for its own reason enters
-    #    the rule as hidden. A hidden row publishes nothing.
-    sizes = privacy.suppress_cells(
-        {v: (sum(h) if known[v] or not sum(h) else 1) for v, h in hists.items()}, k)
-    gone = {v for v in hists if sizes[v] is None and known[v]}
-    hidden = {v: (frozenset(ANSWERS) if v in gone else _first_hidden(h, shown, k))
-              for v, h in hists.items()}
-    # 2. Down each answer's column the segments' cells add up to the all-members
-    #    cell; across a row they add up to the row's count on the scale. Where the
-    #    all-members cell is hidden, so is every segment cell of its column.
-    col = {a: ANSWERS.index(a) for a in ANSWERS}
-    for a in total_hidden:
-        for v in hists:
-            if v not in gone:
-                hidden[v] = hidden[v] | {a}
-
-    def hide_next(cells: list[tuple[int, str, int]]) -> bool:
-        """Hide the smallest of (count, row, answer) still shown; False if none."""
-        if not cells:
-            return False
-        _, v, a = min(cells)
-        hidden[v] = hidden[v] | {a}
-        return True
-
-    def lines() -> bool:
-        changed, any_change = True, False
-        while changed:
-            changed = False
-            # A line (an answer's column, or a row's answers on the scale) whose hidden
-            # non-zero cells are one alone, or add up to fewer than N, gives them back by
-            # subtraction from its shown total: hide the next smallest cell of the line.
-            for a, i in col.items():
-                if a in total_hidden:
-                    continue
-                nonzero = [hists[v][i] for v in hists if a in hidden[v] and hists[v][i] > 0]
-                if nonzero and (len(nonzero) < 2 or sum(nonzero) < k):
-                    changed |= hide_next([(h[i], v, a) for v, h in hists.items()
-                                          if a not in hidden[v] and h[i] > 0])
-            for v, h in hists.items():
-                if v in gone:
-                    continue
-                nonzero = [h[col[a]] for a in SCALE if a in hidden[v] and h[col[a]] > 0]
-                if len(nonzero) == 1:
-                    changed |= hide_next([(h[col[a]], v, a) for a in SCALE
-                                          if a not in hidden[v] and h[col[a]] > 0])
-            any_change |= changed
-        return any_change
-
-    # 3. A row with a hidden cell of 1..N-1 people publishes its mean to one decimal,
-    #    without interval or shares (`coarse`); the others keep full precision. No
-    #    solver runs here: a dimension has up to a dozen rows and a page up to a
-    #    hundred dimensions, so the linked audit is `flask privacy audit`'s job.
-    lines()
-    return tuple((v, GONE if v in gone else coarse(hists[v], hidden[v], k, known[v]))
-                 for v in hists)
+def full_decision(hist: tuple[int, ...], rows_known: bool = True) -> Decision:
+    """Everything at full precision: the decision for a slice with no cell of
+    1..N-1 people to protect."""
+    return Decision(frozenset(), FULL_DIGITS, True,
+                    frozenset(s for s in SHARES if _split_ok(hist, s)), rows_known=rows_known)
 
 
 def coarse(hist: tuple[int, ...], hidden: frozenset[int], k: int,
@@ -309,23 +257,3 @@ def coarse(hist: tuple[int, ...], hidden: frozenset[int], k: int,
                        and side_ok(on_scale - set(SHARES[s])))
     return Decision(hidden, 1, False, shares, AUDITED_SHARE_DIGITS, True,
                     rows_known=rows_known)
-
-
-def decide_segments(total: Mapping[int, int], rows: Mapping[str, Mapping[int, int]],
-                    total_decision: Decision, shown: frozenset[int] = frozenset(SCALE),
-                    k: int | None = None, rows_known: Mapping[str, bool] | None = None
-                    ) -> dict[str, Decision]:
-    """Decisions for every segment row of one dimension and one measure, set against
-    the all-members row's decision (which they never change). `shown`: the answers
-    whose segment cells pages publish; `rows_known`: whether each row's number of
-    ratings may be shown (rows_publishable for both measures).
-
-    The rows and columns rules here are what pages apply on every request; the full
-    linked audit (every row and the all-members row as one problem) is
-    portal.disclosure.rounds, run by `flask privacy audit`."""
-    k = privacy.min_n() if k is None else k
-    known = {v: (rows_publishable(h, k) if rows_known is None else rows_known[v])
-             for v, h in rows.items()}
-    key = tuple(sorted((v, _as_hist(h), known[v]) for v, h in rows.items()))
-    return dict(_decide_segments(_as_hist(total), frozenset(total_decision.hidden), key,
-                                 frozenset(shown), k))

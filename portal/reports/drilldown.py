@@ -43,7 +43,8 @@ class Drilldown:
     est: SliceEstimate
     distribution: dict[str, dict[int, int | None]]      # measure -> answer -> shown count
     tables: dict[str, Table] = field(default_factory=dict)
-    segment_rows: list[tuple[str, dict[int, int | None]]] = field(default_factory=list)
+    segment_rows: list[tuple[str, dict[int, int | None], dict | None]] = field(
+        default_factory=list)
     updates: list[ObjectiveUpdate] = field(default_factory=list)
     comments: comments.CommentSummary | None = None
     comment_filter_label: str = ""
@@ -58,7 +59,8 @@ class Drilldown:
                 for m in ("importance", "performance")]
 
     def segment_chart_rows(self) -> list[charts.Distribution]:
-        return [charts.Distribution(label, hist) for label, hist in self.segment_rows]
+        return [charts.Distribution(label, hist, groups)
+                for label, hist, groups in self.segment_rows]
 
 
 def build(rnd: FeedbackRound, obj: Objective, dimension: str = "career_stage",
@@ -107,6 +109,9 @@ SEGMENT_COLUMNS = [
     Column("raters", "Raters"),
     Column("imp_high", "Important (4–5)",
            export_labels=("Important 4-5 %", "Important lower 95%", "Important upper 95%")),
+    Column("perf_high", "Doing well (4–5)",
+           export_labels=("Doing well 4-5 %", "Doing well lower 95%",
+                          "Doing well upper 95%")),
     Column("imp_mean", "Mean importance",
            export_labels=("Mean importance", "Importance lower 95%", "Importance upper 95%")),
     Column("perf_mean", "Mean performance",
@@ -128,21 +133,24 @@ def _segment_table(dd: Drilldown, total: queries.Counts | None,
     for v in order:
         label = dim.label_for(v or None)
         e = ests[v]
-        if e.decisions["importance"].rows_hidden:
+        if all(d.rows_hidden for d in e.decisions.values()):
             table.rows.append({"segment": text_cell(label), "raters": suppressed_cell(),
                                **{k: suppressed_cell(3) for k in
-                                  ("imp_high", "imp_mean", "perf_mean", "gap")}})
-            dd.segment_rows.append((label, dict.fromkeys((1, 2, 3, 4, 5))))
+                                  ("imp_high", "perf_high", "imp_mean", "perf_mean", "gap")}})
+            dd.segment_rows.append((label, dict.fromkeys((1, 2, 3, 4, 5)), None))
             continue
         table.rows.append({
             "segment": text_cell(label),
             "raters": count_cell(e.rows if e.show_rows else None, withheld=not e.show_rows),
             "imp_high": share_cell(e.imp_high, e.show_importance,
                                    allowed=e.show_share("imp_high")),
+            "perf_high": share_cell(e.perf_high, e.show_performance,
+                                    allowed=e.show_share("perf_high")),
             "imp_mean": mean_cell(e.imp_mean, e.show_importance, digits=e.digits("imp_mean")),
             "perf_mean": mean_cell(e.perf_mean, e.show_performance,
                                    digits=e.digits("perf_mean")),
             "gap": mean_cell(e.gap, e.show_gap, signed=True, digits=e.digits("gap")),
         })
-        dd.segment_rows.append((label, {s: e.cells["importance"][s] for s in (1, 2, 3, 4, 5)}))
+        dd.segment_rows.append((label, {s: e.cells["importance"][s] for s in (1, 2, 3, 4, 5)},
+                                e.groups.get("importance")))
     return table

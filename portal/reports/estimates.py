@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from portal import privacy, stats
 from portal.disclosure import ratings as disclosure
+from portal.disclosure import segment_rows
 from portal.reports.aggregates import NO_ANSWER
 from portal.reports.queries import Counts
 
@@ -44,6 +45,8 @@ class SliceEstimate:
     # The disclosure step's decision per measure, and the cells it lets pages show.
     decisions: dict[str, disclosure.Decision] = field(default_factory=dict)
     cells: dict[str, dict[int, int | None]] = field(default_factory=dict)
+    # A grouped segment row: the published count of each group of answers, by measure.
+    groups: dict[str, dict[tuple[int, ...], int]] = field(default_factory=dict)
 
     def digits(self, name: str) -> int:
         """Decimals a mean (or the gap) is published to on pages."""
@@ -158,25 +161,20 @@ def _gap_from_means(imp: stats.Mean, perf: stats.Mean, n: int) -> stats.Mean:
     return stats.Mean(n, mean, sd, mean - half, mean + half)
 
 
-# The answers whose cells pages publish for a segment row: its importance chart.
-SEGMENT_CELLS = {"importance": frozenset(stats.SCALE), "performance": frozenset()}
+SEGMENT_MEASURES = ("importance", "performance")
 
 
 def segment_estimates(total: Counts | None, by_value: dict[str, Counts]
                       ) -> dict[str, SliceEstimate]:
     """Estimates of every segment row of one dimension, decided together with the
-    all-members row they add up to (portal.disclosure.ratings.decide_segments)."""
+    all-members row they add up to (portal.disclosure.segment_rows)."""
     t = total or Counts()
     t_est = estimate(t)
-    known = {v: all(disclosure.rows_publishable(getattr(c, m)) for m in SEGMENT_CELLS)
-             for v, c in by_value.items()}
-    per_measure = {
-        m: disclosure.decide_segments(getattr(t, m), {v: getattr(c, m) for v, c in
-                                                       by_value.items()},
-                                      t_est.decisions[m], shown, rows_known=known)
-        for m, shown in SEGMENT_CELLS.items()}
-    return {v: estimate(c, {m: per_measure[m][v] for m in SEGMENT_CELLS})
-            for v, c in by_value.items()}
+    decided = segment_rows.decide(
+        {m: getattr(t, m) for m in SEGMENT_MEASURES},
+        {v: {m: getattr(c, m) for m in SEGMENT_MEASURES} for v, c in by_value.items()},
+        {m: t_est.decisions[m] for m in SEGMENT_MEASURES})
+    return {v: estimate(c, decided[v]) for v, c in by_value.items()}
 
 
 def published_scale(hist: dict[int, int], kind: str
@@ -185,7 +183,7 @@ def published_scale(hist: dict[int, int], kind: str
     crossed heatmap cell), decided on its own; and whether the auditor had to act."""
     full = {v: int(hist.get(v, 0)) for v in stats.SCALE}
     h = disclosure._as_hist(full)
-    # Crossed cells are many: the fixed rule, not the solver (see decide_segments).
+    # Crossed cells are many: the fixed rule, not the solver (portal.disclosure.ratings).
     d = disclosure.coarse(h, disclosure._first_hidden(h, frozenset(stats.SCALE),
                                                       privacy.min_n()), privacy.min_n())
     if kind == "share":
@@ -224,6 +222,8 @@ def estimate(counts: Counts | None,
         gap = _gap_from_means(imp_mean, perf_mean, c.gap_n)
     cells = {m: {v: (None if v in ds[m].hidden else int(hists[m].get(v, 0))) for v in ANSWERS}
              for m in hists}
+    groups = {m: {g: sum(int(hists[m].get(a, 0)) for a in g) for g in ds[m].groups}
+              for m in hists if ds[m].groups is not None}
     return SliceEstimate(
         rows=c.rows,
         imp_n=c.answered("importance"),
@@ -240,6 +240,7 @@ def estimate(counts: Counts | None,
         shares_allowed=frozenset(allowed),
         decisions=ds,
         cells=cells,
+        groups=groups,
     )
 
 

@@ -46,6 +46,8 @@ class HeatCell:
     flagged: bool = False
     # A share whose base is shown but one of whose sides is a small group.
     split_hidden: bool = False
+    # The disclosure step withheld the figure (a segment mean over grouped answers).
+    withheld: bool = False
 
 
 @dataclass
@@ -212,7 +214,10 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
                 est, audited = published_scale(hist, kind)
                 exact = not (audited or t_est.decisions[score_col].audited)
             if _value(est, kind) is None:
-                cell.split_hidden = True
+                if kind == "share":
+                    cell.split_hidden = True
+                else:
+                    cell.withheld = True
                 continue
             # The segments' shares add up to the objective's: where that one is hidden,
             # so are they (else their sum would give it back).
@@ -339,6 +344,8 @@ def _table(hm: Heatmap, kind: str) -> Table:
                 row[ck] = suppressed_cell(4)
             elif c.split_hidden:
                 row[ck] = suppressed_cell(4, privacy.split_suppressed_label())
+            elif c.withheld:
+                row[ck] = suppressed_cell(4, privacy.withheld_label())
             elif not c.n or c.value is None:
                 row[ck] = empty_cell(4)
             else:
