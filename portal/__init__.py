@@ -66,6 +66,7 @@ def create_app(config: Any = None) -> Flask:
         database,
         deferred,
         errors_http,
+        jobs,
         logging_setup,
         pagecache,
         security,
@@ -78,6 +79,7 @@ def create_app(config: Any = None) -> Flask:
     templating.init_app(app)
     pagecache.init_app(app)
     deferred.init_app(app)
+    jobs.init_app(app)
     register_blueprints(app)
     errors_http.init_app(app)
     cli.init_app(app)
@@ -88,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.account.routes import bp as account_bp
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.campaigns.routes import bp as campaigns_bp
     from portal.feedback.routes import bp as feedback_bp
     from portal.main.routes import bp as main_bp
     from portal.moderation.routes import bp as moderation_bp
@@ -97,7 +100,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, plan_bp, auth_bp, account_bp, admin_bp):
         app.register_blueprint(bp)
-    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp):
+    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, campaigns_bp):
         app.register_blueprint(bp)
 
     from portal import reports

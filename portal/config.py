@@ -65,6 +65,29 @@ class Config:
             "MAIL_DEFAULT_SENDER", "Member feedback portal <no-reply@localhost>"
         )
         self.PRIVACY_MIN_N = _env_int("PRIVACY_MIN_N", 10)
+        # Job queue (portal/jobs/): Huey on Redis when REDIS_URL is set, else on a
+        # SQLite file beside the database (no other service).
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or (
+            "redis" if self.REDIS_URL else "sqlite")
+        self.JOBS_SQLITE_PATH = os.environ.get(
+            "JOBS_SQLITE_PATH", str((instance / "jobs.db").resolve()))
+        self.JOBS_IMMEDIATE = _env_bool("JOBS_IMMEDIATE", False)
+        self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
+        self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
+        self.JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
+        self.JOBS_LEASE_SECONDS = _env_int("JOBS_LEASE_SECONDS", 300)
+        # Campaigns (portal/campaigns/): messages claimed per batch, parallel send jobs
+        # per wave, how long a claimed message stays a worker's, tries before "failed".
+        self.CAMPAIGN_BATCH_SIZE = _env_int("CAMPAIGN_BATCH_SIZE", 100)
+        self.CAMPAIGN_SEND_JOBS = _env_int("CAMPAIGN_SEND_JOBS", 2)
+        self.CAMPAIGN_LEASE_SECONDS = _env_int("CAMPAIGN_LEASE_SECONDS", 60)
+        self.CAMPAIGN_MAX_ATTEMPTS = _env_int("CAMPAIGN_MAX_ATTEMPTS", 10)
+        self.CAMPAIGN_RETRY_BASE_SECONDS = _env_int("CAMPAIGN_RETRY_BASE_SECONDS", 60)
+        self.CAMPAIGN_HARD_BOUNCE_LIMIT = _env_int("CAMPAIGN_HARD_BOUNCE_LIMIT", 3)
+        # The SMTP provider's limits, shared by every worker (0: no limit).
+        self.MAIL_RATE_PER_SECOND = _env_int("MAIL_RATE_PER_SECOND", 0)
+        self.MAIL_RATE_PER_HOUR = _env_int("MAIL_RATE_PER_HOUR", 0)
         # Seals survey drafts and the anonymous answers waiting in the mixing pool
         # (portal/sealing.py). Never stored in the database. Development
         # falls back to a key file beside the database; production has no fallback.
@@ -149,6 +172,9 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.MAIL_BACKEND = "memory"
+        # Jobs run when they are handed over, each in an app context of its own.
+        self.JOBS_BACKEND = "memory"
+        self.JOBS_IMMEDIATE = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         # Limits are proven by the tests that switch them on; everywhere else
         # they would only make a suite that signs in hundreds of times flaky.

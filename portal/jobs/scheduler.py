@@ -1,0 +1,21 @@
+"""Work the worker's scheduler does every minute (and once when a worker starts):
+hand due and abandoned jobs to the queue again, and start campaign waves whose
+time has come. Page requests never do this."""
+
+from __future__ import annotations
+
+import logging
+
+from portal.jobs import outbox
+
+log = logging.getLogger("portal.jobs")
+
+
+def tick() -> dict[str, int]:
+    from portal.campaigns import waves
+
+    started = waves.start_due_waves()
+    swept = outbox.sweep()
+    if started or swept:
+        log.info("scheduler: %s campaign wave(s) started, %s job(s) handed over", started, swept)
+    return {"waves": started, "jobs": swept}
