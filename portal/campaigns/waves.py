@@ -45,7 +45,8 @@ def took_part_clause(campaign: Campaign):
     record only: the member's account by id, or by address if it came later)."""
     r = CampaignRecipient
     account = sa.func.coalesce(
-        r.user_id, sa.select(User.id).where(User.email == r.email).scalar_subquery())
+        r.user_id,
+        sa.select(User.id).where(User.email == r.email).correlate(r).scalar_subquery())
     return sa.exists().where(SurveyParticipation.survey_id == campaign.survey_id,
                              SurveyParticipation.user_id == account)
 
