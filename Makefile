@@ -50,7 +50,10 @@ run: $(VENV)/.installed
 	@echo "  Create the first admin account with:"
 	@echo "    $(BIN)/flask user create you@example.org --role admin"
 	@echo ""
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@# The job worker (mail, campaigns, scheduled work) runs beside the web server and
+	@# stops with it.
+	$(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # A separate SQLite database full of realistic demo data (make demo DEMO_MEMBERS=50000).
 DEMO_DB       := $(CURDIR)/instance/demo.db
@@ -74,7 +77,8 @@ demo: $(VENV)/.installed
 	@echo "    leader  demo-leader@example.org   (Leadership reports: /reports/)"
 	@echo "    admin   demo-admin@example.org"
 	@echo ""
-	$(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -70,8 +70,9 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or (
             "redis" if self.REDIS_URL else "sqlite")
-        self.JOBS_SQLITE_PATH = os.environ.get(
-            "JOBS_SQLITE_PATH", str((instance / "jobs.db").resolve()))
+        # Beside the database it serves, so two databases never share a queue.
+        self.JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH") or jobs_sqlite_path(
+            self.SQLALCHEMY_DATABASE_URI, instance)
         self.JOBS_IMMEDIATE = _env_bool("JOBS_IMMEDIATE", False)
         self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
         self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
@@ -225,6 +226,15 @@ def _normalise_db_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def jobs_sqlite_path(database_url: str, instance: Path) -> str:
+    """`instance/portal.db` -> `instance/portal.jobs.db`; other databases: instance/jobs.db."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and len(database_url) > len(prefix):
+        path = Path(database_url[len(prefix):])
+        return str(path.with_name(path.stem + ".jobs.db"))
+    return str((instance / "jobs.db").resolve())
 
 
 def engine_options(url: str) -> dict:
