@@ -7,6 +7,7 @@ address contains "bounce" (a hard bounce).
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from email import message_from_bytes
@@ -57,3 +58,47 @@ class SmtpSink:
     def recipients(self) -> list[str]:
         with self.lock:
             return [m["To"] for m in self.messages]
+
+
+_CAMPAIGN_HEADER = re.compile(rb"^X-Campaign-Message: *([0-9.]+)", re.MULTILINE)
+
+
+class _FileHandler(_Handler):
+    """Appends each accepted message's recipients and subject to a file, one line each."""
+
+    def __init__(self, path: str) -> None:
+        self.out = open(path, "a", encoding="utf-8")  # noqa: SIM115  (lives with the process)
+
+    async def handle_DATA(self, server, session, envelope):
+        # Only the one header the runs count by (a full parse would slow the sink).
+        found = _CAMPAIGN_HEADER.search(envelope.content)
+        tag = found.group(1).decode() if found else ""
+        for rcpt in envelope.rcpt_tos:
+            self.out.write(f"{rcpt}\t{tag}\n")
+        self.out.flush()
+        return "250 Message accepted for delivery"
+
+
+def main() -> None:
+    """`python -m tests.smtp_sink --port P --out FILE`: a sink in its own process."""
+    import argparse
+    import signal
+    import time
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    controller = Controller(_FileHandler(args.out), hostname="127.0.0.1", port=args.port)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print("ready", flush=True)
+    while not stop.is_set():
+        time.sleep(0.1)
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

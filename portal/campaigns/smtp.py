@@ -18,13 +18,16 @@ server keeps a message only once it has the final ".", so:
 from __future__ import annotations
 
 import contextlib
+import quopri
 import re
 import smtplib
-from email.message import EmailMessage
+import socket
+from email.header import Header
+from email.utils import formatdate, make_msgid
 
 from flask import current_app
 
-from portal.mail import MailError
+from portal.mail import MailError, Message
 
 CRLF = b"\r\n"
 _DOT_LINE = re.compile(rb"(?m)^\.")
@@ -42,8 +45,28 @@ class Refused(MailError):
         return 500 <= self.code < 600
 
 
-def _payload(message: EmailMessage) -> bytes:
-    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+def _header(value: str) -> str:
+    value = " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode()
+
+
+def bulk_bytes(message: Message) -> bytes:
+    """The message as SMTP DATA, built directly: the email package's header registry
+    costs milliseconds a message, which a 50,000-address campaign feels."""
+    lines = [f"From: {_header(message.sender)}", f"To: {_header(message.to)}",
+             f"Subject: {_header(message.subject)}",
+             f"Date: {formatdate(localtime=False)}",
+             f"Message-ID: {make_msgid(domain='portal.local')}", "MIME-Version: 1.0",
+             "Content-Type: text/plain; charset=utf-8",
+             "Content-Transfer-Encoding: quoted-printable"]
+    lines += [f"{name}: {_header(value)}" for name, value in message.headers]
+    body = quopri.encodestring(message.body.replace("\r\n", "\n").encode("utf-8"))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body.replace(b"\n", CRLF)
+
+
+def _payload(data: bytes) -> bytes:
     data = _DOT_LINE.sub(b"..", data)
     if not data.endswith(CRLF):
         data += CRLF
@@ -60,6 +83,9 @@ class BulkConnection:
         cfg = current_app.config
         try:
             smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=15)
+            # The final "." is a small write right after the message: without NODELAY,
+            # Nagle's algorithm holds it until the server's delayed ACK (~40 ms a message).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if cfg.get("MAIL_USE_TLS"):
                 smtp.starttls()
@@ -70,7 +96,7 @@ class BulkConnection:
             raise MailError(f"could not connect: {type(exc).__name__}") from exc
         return smtp
 
-    def begin(self, sender: str, to: str, message: EmailMessage) -> None:
+    def begin(self, sender: str, to: str, message: bytes) -> None:
         """Everything up to, not including, the final "." of DATA."""
         if self.smtp is None:
             self.smtp = self._open()

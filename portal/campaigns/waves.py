@@ -9,6 +9,7 @@ anonymous survey could not be linked to anyone anyway.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal.campaigns import links, texts
-from portal.campaigns.smtp import BulkConnection, Refused
+from portal.campaigns.smtp import BulkConnection, Refused, bulk_bytes
 from portal.campaigns.throttle import MustWait, Throttle
 from portal.extensions import db
 from portal.jobs import outbox
-from portal.mail import MailError, build, deliver, external_url, make_message
+from portal.mail import MailError, Message, deliver, external_url
 from portal.models import (
     Campaign,
     CampaignMessage,
@@ -38,6 +39,7 @@ log = logging.getLogger("portal.campaigns")
 
 WAVE_TASK = "campaign.wave"
 SEND_TASK = "campaign.send"
+TOKEN_SLOT = "TOKEN-SLOT"  # noqa: S105  # nosec B105  (a place-holder, not a secret)
 
 
 def took_part_clause(campaign: Campaign):
@@ -184,25 +186,50 @@ def suppressed(emails: list[str]) -> set[str]:
                                     s.suppressed_at.is_not(None)))))
 
 
-def compose(campaign: Campaign, wave: int, recipient_email: str, name: str | None):
-    token = links.token_for(campaign.id, recipient_email)
-    values = {"name": name or "member", "survey": campaign.survey.title,
-              "link": external_url("campaigns.follow", token=token),
-              "closes": texts.closes_label(campaign.survey.closes_at)}
-    unsubscribe = external_url("campaigns.unsubscribe", token=token)
-    subject = campaign.subject if wave == 0 else campaign.reminder_subject
-    body = campaign.body if wave == 0 else campaign.reminder_body
-    text = texts.fill(body, values) + texts.fill_footer(
-        unsubscribe, external_url("campaigns.preferences", token=token))
-    headers = (("List-Unsubscribe", f"<{unsubscribe}>"),
-               ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-               ("List-Id", f"Member feedback portal campaign {campaign.id} "
-                           f"<campaign-{campaign.id}.portal.local>"),
-               ("X-Campaign-Message", f"{campaign.id}.{wave}"))
-    return make_message(recipient_email, texts.fill(subject, values), text, headers)
+@dataclass(frozen=True)
+class Mailer:
+    """What every message of one wave shares, read once: after each commit the ORM
+    objects expire, and per-message URL building would cost a request context."""
+
+    campaign_id: int
+    wave: int
+    survey_title: str
+    closes: str
+    subject: str
+    body: str
+    follow: str          # URLs with TOKEN_SLOT where the personal token goes
+    unsubscribe: str
+    preferences: str
+    sender: str
+
+    @classmethod
+    def for_wave(cls, campaign: Campaign, wave: int) -> Mailer:
+        return cls(campaign.id, wave, campaign.survey.title,
+                   texts.closes_label(campaign.survey.closes_at),
+                   campaign.subject if wave == 0 else campaign.reminder_subject,
+                   campaign.body if wave == 0 else campaign.reminder_body,
+                   external_url("campaigns.follow", token=TOKEN_SLOT),
+                   external_url("campaigns.unsubscribe", token=TOKEN_SLOT),
+                   external_url("campaigns.preferences", token=TOKEN_SLOT),
+                   current_app.config["MAIL_DEFAULT_SENDER"])
+
+    def compose(self, email: str, name: str | None, key: bytes) -> Message:
+        token = links.token_for(self.campaign_id, email, key)
+        values = {"name": name or "member", "survey": self.survey_title,
+                  "link": self.follow.replace(TOKEN_SLOT, token), "closes": self.closes}
+        unsubscribe = self.unsubscribe.replace(TOKEN_SLOT, token)
+        text = texts.fill(self.body, values) + texts.fill_footer(
+            unsubscribe, self.preferences.replace(TOKEN_SLOT, token))
+        headers = (("List-Unsubscribe", f"<{unsubscribe}>"),
+                   ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                   ("List-Id", f"Member feedback portal campaign {self.campaign_id} "
+                               f"<campaign-{self.campaign_id}.portal.local>"),
+                   ("X-Campaign-Message", f"{self.campaign_id}.{self.wave}"))
+        return Message(to=email, subject=texts.fill(self.subject, values), body=text,
+                       sender=self.sender, headers=headers)
 
 
-def send_batch(campaign: Campaign, wave: int, ids: list[int], conn: BulkConnection,
+def send_batch(mailer: Mailer, ids: list[int], conn: BulkConnection,
                throttle: Throttle) -> None:
     rows = db.session.execute(
         sa.select(CampaignMessage.id, CampaignMessage.attempts, CampaignRecipient.email,
@@ -213,6 +240,7 @@ def send_batch(campaign: Campaign, wave: int, ids: list[int], conn: BulkConnecti
     # An unsubscribe takes effect before the next send: read just before sending.
     skip = suppressed([r.email for r in rows])
     smtp = current_app.config.get("MAIL_BACKEND") == "smtp"
+    key = links.key()
     for index, row in enumerate(rows):
         if row.email in skip:
             _set(row.id, status=MessageStatus.OPTED_OUT, lease_until=None)
@@ -227,12 +255,12 @@ def send_batch(campaign: Campaign, wave: int, ids: list[int], conn: BulkConnecti
                      attempts=later.attempts - 1)
             db.session.commit()
             raise
-        message = compose(campaign, wave, row.email, row.display_name)
+        message = mailer.compose(row.email, row.display_name, key)
         sent = {"status": MessageStatus.SENT, "sent_at": now_utc(), "lease_until": None,
                 "last_error": None}
         try:
             if smtp:
-                conn.begin(message.sender, message.to, build(message))
+                conn.begin(message.sender, message.to, bulk_bytes(message))
                 _set(row.id, **sent)
                 db.session.commit()   # the commit point: see portal/campaigns/smtp.py
                 conn.finish()
@@ -277,20 +305,21 @@ def _send_job(payload: dict[str, Any]):
         return "stopped"
     size = current_app.config["CAMPAIGN_BATCH_SIZE"]
     conn, throttle = BulkConnection(), Throttle()
+    mailer, stop_at = Mailer.for_wave(campaign, wave), campaign.stop_at
     try:
-        while now_utc() < campaign.stop_at:
+        while now_utc() < stop_at:
             if job_id:
                 outbox.extend_lease(job_id)
             ids = claim(campaign_id, wave, size)
             if not ids:
                 break
             try:
-                send_batch(campaign, wave, ids, conn, throttle)
+                send_batch(mailer, ids, conn, throttle)
             except MustWait as wait:
                 return outbox.Reschedule(now_utc() + timedelta(seconds=wait.seconds))
     finally:
         conn.close()
-    if now_utc() >= campaign.stop_at:
+    if now_utc() >= stop_at:
         return "past the stop date"
     later = _next_time(campaign_id, wave)
     if later is not None:
