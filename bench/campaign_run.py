@@ -115,13 +115,14 @@ class Delivery:
         if self.sink is not None:
             self.sink.send_signal(signal.SIGTERM)
             self.sink.wait(15)
+            self.sink.stdout.close()
             self.sink = None
 
     def start_worker(self) -> subprocess.Popen:
-        log = open(self.workdir / f"worker-{len(self.procs)}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "jobs", "worker"], cwd=ROOT,
-                                env={**self.env(), "FLASK_APP": "portal"}, stdout=log,
-                                stderr=subprocess.STDOUT)
+        with open(self.workdir / f"worker-{len(self.procs)}.log", "w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "flask", "jobs", "worker"],
+                                    cwd=ROOT, env={**self.env(), "FLASK_APP": "portal"},
+                                    stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         return proc
 

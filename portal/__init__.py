@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal.config import CONFIGS, Config, engine_options
+from portal.config import CONFIGS, Config, engine_options, jobs_sqlite_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -41,6 +41,11 @@ def _load_config(app: Flask, config: Any) -> None:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
+        if ("SQLALCHEMY_DATABASE_URI" in overrides and "JOBS_SQLITE_PATH" not in overrides
+                and not os.environ.get("JOBS_SQLITE_PATH")):
+            # The embedded queue lives beside the database it serves.
+            app.config["JOBS_SQLITE_PATH"] = jobs_sqlite_path(
+                overrides["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path))
         app.config["ENV_NAME"] = config.ENV_NAME
         return
     elif isinstance(config, type) and issubclass(config, Config):

@@ -74,6 +74,8 @@ class Config:
         self.JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH") or jobs_sqlite_path(
             self.SQLALCHEMY_DATABASE_URI, instance)
         self.JOBS_IMMEDIATE = _env_bool("JOBS_IMMEDIATE", False)
+        # The queue's name in its storage: portals sharing one Redis need their own.
+        self.JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "portal")
         self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
         self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
         self.JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)

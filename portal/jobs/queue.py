@@ -28,15 +28,16 @@ def make_huey(app: Flask) -> Huey:
     cfg = app.config
     backend = cfg["JOBS_BACKEND"]
     immediate = bool(cfg.get("JOBS_IMMEDIATE"))
+    name = cfg.get("JOBS_QUEUE_NAME") or "portal"
     if backend == "redis":
-        return RedisHuey("portal", url=cfg["REDIS_URL"], results=False, immediate=immediate)
+        return RedisHuey(name, url=cfg["REDIS_URL"], results=False, immediate=immediate)
     if backend == "sqlite":
         path = Path(cfg["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey("portal", filename=str(path), results=False, immediate=immediate,
+        return SqliteHuey(name, filename=str(path), results=False, immediate=immediate,
                           timeout=15)
     if backend == "memory":
-        return MemoryHuey("portal", results=False, immediate=immediate)
+        return MemoryHuey(name, results=False, immediate=immediate)
     raise RuntimeError(f"JOBS_BACKEND must be sqlite, redis or memory, got {backend!r}")
 
 
