@@ -45,6 +45,7 @@ def prepare(url: str, members: int) -> int:
         survey = open_survey()
         db.session.commit()
         survey_id = survey.id
+        db.session.remove()
         db.engine.dispose()
     return survey_id
 
@@ -79,6 +80,7 @@ def queue_campaign(url: str, survey_id: int, reminders: int = 0) -> tuple[int, f
         seconds = time.perf_counter() - started
         queued = db.session.scalar(sa.select(sa.func.count()).select_from(CampaignMessage)
                                    .where(CampaignMessage.campaign_id == campaign_id))
+        db.session.remove()
         db.engine.dispose()
     return campaign_id, seconds, queued
 

@@ -170,3 +170,22 @@ def test_jobs_status_and_retry_commands(app, runner):
     result = runner.invoke(args=["jobs", "retry", str(job.id)])
     assert result.exit_code == 0, result.output
     assert [m.subject for m in mail_outbox()] == ["Dead"]
+
+
+def test_the_scheduler_opens_and_closes_rounds_and_surveys_without_a_page(app):
+    from datetime import timedelta
+
+    from portal.jobs import scheduler
+    from portal.models import FeedbackRound, Survey
+    from tests.factories import make_round, make_survey
+
+    now = now_utc()
+    rnd = make_round(status="draft", opens_at=now - timedelta(minutes=1),
+                     closes_at=now + timedelta(days=3))
+    survey = make_survey(closes_at=now + timedelta(seconds=1))
+    survey.closes_at = now - timedelta(seconds=1)
+    db.session.commit()
+    scheduler.tick()
+    db.session.expire_all()
+    assert db.session.get(FeedbackRound, rnd.id).status == "open"
+    assert db.session.get(Survey, survey.id).status == "closed"

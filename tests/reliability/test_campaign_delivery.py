@@ -99,6 +99,7 @@ def _start_reminder(url: str, campaign_id: int) -> None:
         later = now_utc() + timedelta(days=1, minutes=1)
         assert waves.start_wave(campaign_id, 1, now=later) == "started"
         db.session.commit()
+        db.session.remove()
         db.engine.dispose()
 
 
