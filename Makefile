@@ -86,7 +86,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # Benchmarks (bench/README.md): HTTP throughput against a bare Flask ceiling, leadership
-# page times, export memory and demo-data time, each printing its figures and targets
+# page times, export memory, demo-data time and campaign queueing and delivery, each printing its figures and targets
 # (about 20 minutes at full scale on a 2-core machine). Installs wrk when it is missing.
 # A quick check: make bench BENCH_MEMBERS=2000 BENCH_SECONDS=3
 # PostgreSQL too: make bench BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres
@@ -102,7 +102,8 @@ bench: $(VENV)/.installed
 	for b in "bench_http --seconds $(BENCH_SECONDS)" \
 	         "bench_reports --members $(BENCH_MEMBERS)" \
 	         "bench_exports --members $(BENCH_MEMBERS)" \
-	         "bench_demo_data --members $(BENCH_MEMBERS)"; do \
+	         "bench_demo_data --members $(BENCH_MEMBERS)" \
+	         "bench_campaign --members $(BENCH_MEMBERS)"; do \
 	  echo ""; echo "== $(BIN)/python -m bench.$$b $(BENCH_PG_ARG)"; \
 	  $(BIN)/python -m bench.$$b $(BENCH_PG_ARG) || status=1; \
 	done; exit $$status

@@ -393,3 +393,13 @@ def test_the_sending_rate_holds(app, as_admin, survey, roster):
     assert len(mail_outbox()) == 12
     # 12 messages at 5 per (fixed) second need at least two window changes.
     assert elapsed >= 1.0
+
+
+def test_account_mail_reaches_an_unsubscribed_address(client, member):
+    """Transactional mail is separate from campaigns: an unsubscribe never stops it."""
+    db.session.add(MailSuppression(email=member.email, unsubscribed_at=now_utc(),
+                                   hard_bounces=5, suppressed_at=now_utc()))
+    db.session.commit()
+    resp = client.post_form("/auth/forgot", {"email": member.email})
+    assert resp.status_code == 302
+    assert [m.to for m in mail_outbox() if "Reset your password" in m.subject] == [member.email]

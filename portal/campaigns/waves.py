@@ -39,7 +39,8 @@ log = logging.getLogger("portal.campaigns")
 
 WAVE_TASK = "campaign.wave"
 SEND_TASK = "campaign.send"
-TOKEN_SLOT = "TOKEN-SLOT"  # noqa: S105  # nosec B105  (a place-holder, not a secret)
+# Where the personal token goes in the URLs built once per wave (not a secret).
+TOKEN_SLOT = "TOKEN-SLOT"  # noqa: S105  # nosec B105
 
 
 def took_part_clause(campaign: Campaign):

@@ -24,7 +24,7 @@ from bench.harness import SECRET
 from tests.reliability import env
 from tests.reliability.load import Figures
 
-MEMBERS = int(os.environ.get("RELIABILITY_CAMPAIGN_MEMBERS", "3000"))
+MEMBERS = int(os.environ.get("RELIABILITY_CAMPAIGN_MEMBERS", "2000"))
 # Short leases and retries so a killed worker's messages come back within seconds.
 FAST = {"CAMPAIGN_LEASE_SECONDS": "3", "JOBS_LEASE_SECONDS": "6",
         "CAMPAIGN_RETRY_BASE_SECONDS": "1", "JOBS_RETRY_BASE_SECONDS": "1",
