@@ -66,7 +66,7 @@ DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB)
 
 demo: $(VENV)/.installed
 	mkdir -p instance
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(CURDIR)/instance/demo.jobs.db*
 	$(DEMO_ENV) $(BIN)/flask db upgrade
 	$(DEMO_ENV) $(BIN)/flask plan import --if-empty
 	$(DEMO_ENV) $(BIN)/flask demo-data --members $(DEMO_MEMBERS) --seed $(DEMO_SEED) --password '$(DEMO_PASSWORD)'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +30,32 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _development_secret(instance: Path) -> str:
+    path = instance / "secret.key"
+    try:
+        key = path.read_text("utf-8").strip()
+        if not key:  # another process has just created it and is writing it
+            time.sleep(0.2)
+            key = path.read_text("utf-8").strip()
+        return key or secrets.token_hex(32)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return secrets.token_hex(32)
+    key = secrets.token_hex(32)
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when two processes start together, the first file wins for both.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(key)
+    except FileExistsError:
+        return path.read_text("utf-8").strip() or key
+    except OSError:
+        pass  # a read-only instance folder: a key per process, as before
+    return key
+
+
 class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe or unusable."""
 
@@ -43,9 +70,10 @@ class Config:
     def __init__(self, instance_path: str | None = None) -> None:
         instance = Path(instance_path or "instance")
         default_db = f"sqlite:///{(instance / 'portal.db').resolve()}"
-        # A random key per process is fine for development: sessions just
-        # do not survive a restart. Production must set SECRET_KEY.
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+        # Development without SECRET_KEY: a random key kept in instance/secret.key, so the
+        # web server and the job worker (separate processes) seal and open job payloads
+        # and campaign links with the same key. Production must set SECRET_KEY.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _development_secret(instance)
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             os.environ.get("DATABASE_URL") or default_db
         )
