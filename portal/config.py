@@ -116,9 +116,6 @@ class Config:
         self.CAMPAIGN_MAX_ATTEMPTS = _env_int("CAMPAIGN_MAX_ATTEMPTS", 10)
         self.CAMPAIGN_RETRY_BASE_SECONDS = _env_int("CAMPAIGN_RETRY_BASE_SECONDS", 60)
         self.CAMPAIGN_HARD_BOUNCE_LIMIT = _env_int("CAMPAIGN_HARD_BOUNCE_LIMIT", 3)
-        # SMTP connections of one send job: that many messages are handed over, then
-        # committed as sent together (one database commit per group).
-        self.CAMPAIGN_SMTP_CONNECTIONS = _env_int("CAMPAIGN_SMTP_CONNECTIONS", 10)
         # The SMTP provider's limits, shared by every worker (0: no limit).
         self.MAIL_RATE_PER_SECOND = _env_int("MAIL_RATE_PER_SECOND", 0)
         self.MAIL_RATE_PER_HOUR = _env_int("MAIL_RATE_PER_HOUR", 0)

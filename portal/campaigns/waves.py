@@ -230,50 +230,7 @@ class Mailer:
                        sender=self.sender, headers=headers)
 
 
-def _refused(row, exc: Refused) -> None:
-    if exc.permanent:
-        _set(row.id, status=MessageStatus.BOUNCED, lease_until=None, last_error=str(exc))
-        record_bounce(row.email, str(exc))
-    else:
-        _defer(row.id, row.attempts, str(exc))
-
-
-def _send_group(mailer: Mailer, chunk: list, pool: list[BulkConnection], key: bytes) -> str | None:
-    """Hand a group of messages to SMTP, one connection each, up to the final "." of
-    DATA; commit them all as sent; then finish each (see portal/campaigns/smtp.py).
-    One commit per group keeps the database's write lock free for the other workers.
-    Returns the error when the server is unreachable (the rest of the group deferred)."""
-    begun, unreachable = [], None
-    for index, (row, conn) in enumerate(zip(chunk, pool, strict=False)):
-        message = mailer.compose(row.email, row.display_name, key)
-        try:
-            conn.begin(message.sender, message.to, bulk_bytes(message))
-            begun.append((row, conn))
-        except Refused as exc:
-            _refused(row, exc)
-        except MailError as exc:
-            unreachable = str(exc)
-            for later in chunk[index:]:
-                _defer(later.id, later.attempts, unreachable)
-            break
-    if begun:
-        db.session.execute(
-            sa.update(CampaignMessage).where(CampaignMessage.id.in_([r.id for r, _ in begun]))
-            .values(status=MessageStatus.SENT, sent_at=now_utc(), lease_until=None,
-                    last_error=None).execution_options(synchronize_session=False))
-    db.session.commit()   # the commit point
-    for row, conn in begun:
-        try:
-            conn.finish()
-        except Refused as exc:
-            _refused(row, exc)
-        except MailError as exc:
-            _defer(row.id, row.attempts, str(exc))
-    db.session.commit()
-    return unreachable
-
-
-def send_batch(mailer: Mailer, ids: list[int], pool: list[BulkConnection],
+def send_batch(mailer: Mailer, ids: list[int], conn: BulkConnection,
                throttle: Throttle) -> None:
     rows = db.session.execute(
         sa.select(CampaignMessage.id, CampaignMessage.attempts, CampaignRecipient.email,
@@ -283,52 +240,51 @@ def send_batch(mailer: Mailer, ids: list[int], pool: list[BulkConnection],
         .where(CampaignMessage.id.in_(ids)).order_by(CampaignMessage.id)).all()
     # An unsubscribe takes effect before the next send: read just before sending.
     skip = suppressed([r.email for r in rows])
-    opted = [r.id for r in rows if r.email in skip]
-    if opted:
-        db.session.execute(sa.update(CampaignMessage).where(CampaignMessage.id.in_(opted))
-                           .values(status=MessageStatus.OPTED_OUT, lease_until=None)
-                           .execution_options(synchronize_session=False))
-        db.session.commit()
-    todo = [r for r in rows if r.email not in skip]
     smtp = current_app.config.get("MAIL_BACKEND") == "smtp"
     key = links.key()
-    size = len(pool) if smtp else 1
-    for start in range(0, len(todo), size):
-        chunk = todo[start:start + size]
+    for index, row in enumerate(rows):
+        if row.email in skip:
+            _set(row.id, status=MessageStatus.OPTED_OUT, lease_until=None)
+            db.session.commit()
+            continue
         try:
-            for _ in chunk:
-                throttle.take()
+            throttle.take()
         except MustWait:
             # Give the rest back: they go out when the window has room again.
-            for later in todo[start:]:
+            for later in rows[index:]:
                 _set(later.id, status=MessageStatus.QUEUED, lease_until=None,
                      attempts=later.attempts - 1)
             db.session.commit()
             raise
-        if smtp:
-            unreachable = _send_group(mailer, chunk, pool, key)
-            if unreachable:
-                # The server is unreachable: defer every message not yet tried.
-                for later in todo[start + size:]:
-                    _defer(later.id, later.attempts, unreachable)
-                db.session.commit()
-                return
-            continue
-        row = chunk[0]
+        message = mailer.compose(row.email, row.display_name, key)
+        sent = {"status": MessageStatus.SENT, "sent_at": now_utc(), "lease_until": None,
+                "last_error": None}
         try:
-            deliver(mailer.compose(row.email, row.display_name, key))
+            if smtp:
+                conn.begin(message.sender, message.to, bulk_bytes(message))
+                _set(row.id, **sent)
+                db.session.commit()   # the commit point: see portal/campaigns/smtp.py
+                conn.finish()
+            else:
+                deliver(message)
+                _set(row.id, **sent)
+                db.session.commit()
         except Refused as exc:
-            _refused(row, exc)
+            db.session.rollback()
+            if exc.permanent:
+                _set(row.id, status=MessageStatus.BOUNCED, lease_until=None,
+                     last_error=str(exc))
+                record_bounce(row.email, str(exc))
+            else:
+                _defer(row.id, row.attempts, str(exc))
+            db.session.commit()
         except MailError as exc:
             db.session.rollback()
-            for later in todo[start:]:
+            # The server is unreachable: defer this one and every one not yet tried.
+            for later in rows[index:]:
                 _defer(later.id, later.attempts, str(exc))
             db.session.commit()
             return
-        else:
-            _set(row.id, status=MessageStatus.SENT, sent_at=now_utc(), lease_until=None,
-                 last_error=None)
-        db.session.commit()
 
 
 def _next_time(campaign_id: int, wave: int) -> datetime | None:
@@ -349,9 +305,7 @@ def _send_job(payload: dict[str, Any]):
     if campaign is None or campaign.status == CampaignStatus.STOPPED:
         return "stopped"
     size = current_app.config["CAMPAIGN_BATCH_SIZE"]
-    connections = max(1, current_app.config["CAMPAIGN_SMTP_CONNECTIONS"])
-    pool = [BulkConnection() for _ in range(connections)]
-    throttle = Throttle()
+    conn, throttle = BulkConnection(), Throttle()
     mailer, stop_at = Mailer.for_wave(campaign, wave), campaign.stop_at
     try:
         while now_utc() < stop_at:
@@ -361,12 +315,11 @@ def _send_job(payload: dict[str, Any]):
             if not ids:
                 break
             try:
-                send_batch(mailer, ids, pool, throttle)
+                send_batch(mailer, ids, conn, throttle)
             except MustWait as wait:
                 return outbox.Reschedule(now_utc() + timedelta(seconds=wait.seconds))
     finally:
-        for conn in pool:
-            conn.close()
+        conn.close()
     if now_utc() >= stop_at:
         return "past the stop date"
     later = _next_time(campaign_id, wave)
