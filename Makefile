@@ -50,7 +50,10 @@ run: $(VENV)/.installed
 	@echo "  Create the first admin account with:"
 	@echo "    $(BIN)/flask user create you@example.org --role admin"
 	@echo ""
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@# The job worker (mail, campaigns, scheduled work) runs beside the web server and
+	@# stops with it.
+	$(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # A separate SQLite database full of realistic demo data (make demo DEMO_MEMBERS=50000).
 DEMO_DB       := $(CURDIR)/instance/demo.db
@@ -63,7 +66,7 @@ DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB)
 
 demo: $(VENV)/.installed
 	mkdir -p instance
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(CURDIR)/instance/demo.jobs.db*
 	$(DEMO_ENV) $(BIN)/flask db upgrade
 	$(DEMO_ENV) $(BIN)/flask plan import --if-empty
 	$(DEMO_ENV) $(BIN)/flask demo-data --members $(DEMO_MEMBERS) --seed $(DEMO_SEED) --password '$(DEMO_PASSWORD)'
@@ -74,7 +77,8 @@ demo: $(VENV)/.installed
 	@echo "    leader  demo-leader@example.org   (Leadership reports: /reports/)"
 	@echo "    admin   demo-admin@example.org"
 	@echo ""
-	$(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -82,7 +86,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # Benchmarks (bench/README.md): HTTP throughput against a bare Flask ceiling, leadership
-# page times, export memory and demo-data time, each printing its figures and targets
+# page times, export memory, demo-data time and campaign queueing and delivery, each printing its figures and targets
 # (about 20 minutes at full scale on a 2-core machine). Installs wrk when it is missing.
 # A quick check: make bench BENCH_MEMBERS=2000 BENCH_SECONDS=3
 # PostgreSQL too: make bench BENCH_POSTGRES=postgresql://postgres@127.0.0.1:5432/postgres
@@ -98,7 +102,8 @@ bench: $(VENV)/.installed
 	for b in "bench_http --seconds $(BENCH_SECONDS)" \
 	         "bench_reports --members $(BENCH_MEMBERS)" \
 	         "bench_exports --members $(BENCH_MEMBERS)" \
-	         "bench_demo_data --members $(BENCH_MEMBERS)"; do \
+	         "bench_demo_data --members $(BENCH_MEMBERS)" \
+	         "bench_campaign --members $(BENCH_MEMBERS)"; do \
 	  echo ""; echo "== $(BIN)/python -m bench.$$b $(BENCH_PG_ARG)"; \
 	  $(BIN)/python -m bench.$$b $(BENCH_PG_ARG) || status=1; \
 	done; exit $$status

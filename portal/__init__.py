@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal.config import CONFIGS, Config, engine_options
+from portal.config import CONFIGS, Config, engine_options, jobs_sqlite_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -41,6 +41,11 @@ def _load_config(app: Flask, config: Any) -> None:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
+        if ("SQLALCHEMY_DATABASE_URI" in overrides and "JOBS_SQLITE_PATH" not in overrides
+                and not os.environ.get("JOBS_SQLITE_PATH")):
+            # The embedded queue lives beside the database it serves.
+            app.config["JOBS_SQLITE_PATH"] = jobs_sqlite_path(
+                overrides["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path))
         app.config["ENV_NAME"] = config.ENV_NAME
         return
     elif isinstance(config, type) and issubclass(config, Config):
@@ -66,6 +71,7 @@ def create_app(config: Any = None) -> Flask:
         database,
         deferred,
         errors_http,
+        jobs,
         logging_setup,
         pagecache,
         security,
@@ -78,6 +84,7 @@ def create_app(config: Any = None) -> Flask:
     templating.init_app(app)
     pagecache.init_app(app)
     deferred.init_app(app)
+    jobs.init_app(app)
     register_blueprints(app)
     errors_http.init_app(app)
     cli.init_app(app)
@@ -88,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.account.routes import bp as account_bp
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.campaigns.routes import bp as campaigns_bp
     from portal.feedback.routes import bp as feedback_bp
     from portal.main.routes import bp as main_bp
     from portal.moderation.routes import bp as moderation_bp
@@ -97,7 +105,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, plan_bp, auth_bp, account_bp, admin_bp):
         app.register_blueprint(bp)
-    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp):
+    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, campaigns_bp):
         app.register_blueprint(bp)
 
     from portal import reports

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +30,32 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _development_secret(instance: Path) -> str:
+    path = instance / "secret.key"
+    try:
+        key = path.read_text("utf-8").strip()
+        if not key:  # another process has just created it and is writing it
+            time.sleep(0.2)
+            key = path.read_text("utf-8").strip()
+        return key or secrets.token_hex(32)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return secrets.token_hex(32)
+    key = secrets.token_hex(32)
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when two processes start together, the first file wins for both.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(key)
+    except FileExistsError:
+        return path.read_text("utf-8").strip() or key
+    except OSError:
+        pass  # a read-only instance folder: a key per process, as before
+    return key
+
+
 class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe or unusable."""
 
@@ -43,9 +70,10 @@ class Config:
     def __init__(self, instance_path: str | None = None) -> None:
         instance = Path(instance_path or "instance")
         default_db = f"sqlite:///{(instance / 'portal.db').resolve()}"
-        # A random key per process is fine for development: sessions just
-        # do not survive a restart. Production must set SECRET_KEY.
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+        # Development without SECRET_KEY: a random key kept in instance/secret.key, so the
+        # web server and the job worker (separate processes) seal and open job payloads
+        # and campaign links with the same key. Production must set SECRET_KEY.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _development_secret(instance)
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
             os.environ.get("DATABASE_URL") or default_db
         )
@@ -65,6 +93,32 @@ class Config:
             "MAIL_DEFAULT_SENDER", "Member feedback portal <no-reply@localhost>"
         )
         self.PRIVACY_MIN_N = _env_int("PRIVACY_MIN_N", 10)
+        # Job queue (portal/jobs/): Huey on Redis when REDIS_URL is set, else on a
+        # SQLite file beside the database (no other service).
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or (
+            "redis" if self.REDIS_URL else "sqlite")
+        # Beside the database it serves, so two databases never share a queue.
+        self.JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH") or jobs_sqlite_path(
+            self.SQLALCHEMY_DATABASE_URI, instance)
+        self.JOBS_IMMEDIATE = _env_bool("JOBS_IMMEDIATE", False)
+        # The queue's name in its storage: portals sharing one Redis need their own.
+        self.JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "portal")
+        self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
+        self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
+        self.JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
+        self.JOBS_LEASE_SECONDS = _env_int("JOBS_LEASE_SECONDS", 300)
+        # Campaigns (portal/campaigns/): messages claimed per batch, parallel send jobs
+        # per wave, how long a claimed message stays a worker's, tries before "failed".
+        self.CAMPAIGN_BATCH_SIZE = _env_int("CAMPAIGN_BATCH_SIZE", 100)
+        self.CAMPAIGN_SEND_JOBS = _env_int("CAMPAIGN_SEND_JOBS", 2)
+        self.CAMPAIGN_LEASE_SECONDS = _env_int("CAMPAIGN_LEASE_SECONDS", 60)
+        self.CAMPAIGN_MAX_ATTEMPTS = _env_int("CAMPAIGN_MAX_ATTEMPTS", 10)
+        self.CAMPAIGN_RETRY_BASE_SECONDS = _env_int("CAMPAIGN_RETRY_BASE_SECONDS", 60)
+        self.CAMPAIGN_HARD_BOUNCE_LIMIT = _env_int("CAMPAIGN_HARD_BOUNCE_LIMIT", 3)
+        # The SMTP provider's limits, shared by every worker (0: no limit).
+        self.MAIL_RATE_PER_SECOND = _env_int("MAIL_RATE_PER_SECOND", 0)
+        self.MAIL_RATE_PER_HOUR = _env_int("MAIL_RATE_PER_HOUR", 0)
         # Seals survey drafts and the anonymous answers waiting in the mixing pool
         # (portal/sealing.py). Never stored in the database. Development
         # falls back to a key file beside the database; production has no fallback.
@@ -149,6 +203,9 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(url)
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.MAIL_BACKEND = "memory"
+        # Jobs run when they are handed over, each in an app context of its own.
+        self.JOBS_BACKEND = "memory"
+        self.JOBS_IMMEDIATE = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         # Limits are proven by the tests that switch them on; everywhere else
         # they would only make a suite that signs in hundreds of times flaky.
@@ -199,6 +256,15 @@ def _normalise_db_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def jobs_sqlite_path(database_url: str, instance: Path) -> str:
+    """`instance/portal.db` -> `instance/portal.jobs.db`; other databases: instance/jobs.db."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and len(database_url) > len(prefix):
+        path = Path(database_url[len(prefix):])
+        return str(path.with_name(path.stem + ".jobs.db"))
+    return str((instance / "jobs.db").resolve())
 
 
 def engine_options(url: str) -> dict:

@@ -1,5 +1,8 @@
 """A small mail layer: console (development), SMTP (production), memory (tests).
 
+Web requests never call it: they record a job (`portal.jobs.mail_jobs.queue_mail`)
+and a worker delivers it (`deliver`), retrying while the server is unreachable.
+
 `send_mail(to, subject, body)` picks the backend named by MAIL_BACKEND. Links in
 messages are built from BASE_URL (see `external_url`), never from the request's
 Host header, so a forged Host cannot send members to another site.
@@ -25,6 +28,8 @@ class Message:
     subject: str
     body: str
     sender: str
+    # Extra header lines (List-Unsubscribe on bulk mail, ...).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class MailError(RuntimeError):
@@ -50,6 +55,8 @@ def _build(message: Message) -> EmailMessage:
     em["Subject"] = message.subject
     em["Date"] = formatdate(localtime=False)
     em["Message-ID"] = make_msgid(domain="portal.local")
+    for name, value in message.headers:
+        em[name] = value
     em.set_content(message.body)
     return em
 
@@ -78,6 +85,31 @@ def _send_smtp(message: Message) -> None:
 
 
 BACKENDS = {"console": _send_console, "memory": _send_memory, "smtp": _send_smtp}
+
+
+def backend() -> str:
+    name = current_app.config.get("MAIL_BACKEND", "console")
+    if name not in BACKENDS:
+        raise RuntimeError(f"MAIL_BACKEND must be one of {sorted(BACKENDS)}, got {name!r}")
+    return name
+
+
+def make_message(to: str, subject: str, body: str,
+                 headers: tuple[tuple[str, str], ...] = ()) -> Message:
+    return Message(to=to, subject=subject, body=body, headers=headers,
+                   sender=current_app.config["MAIL_DEFAULT_SENDER"])
+
+
+def deliver(message: Message) -> None:
+    """Hand one message to the backend; raises MailError when the server refused it
+    (a job then retries it later)."""
+    name = backend()
+    BACKENDS[name](message)
+    log.info("mail sent backend=%s subject=%r", name, message.subject)
+
+
+def build(message: Message) -> EmailMessage:
+    return _build(message)
 
 
 def send_mail(to: str, subject: str, body: str) -> bool:

@@ -7,7 +7,6 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal import deferred
 from portal.auth import mails, registration, services, throttle
 from portal.auth.forms import (
     PASSWORD_HINT,
@@ -98,7 +97,7 @@ def link_request():
         db.session.commit()
         if found is not None:
             # After the response, like the alert: the page takes as long either way.
-            deferred.after_response(mails.send_signin_link, *found)
+            mails.queue_signin_link(*found)
         # The same answer whether or not the address has an account.
         return redirect(url_for("auth.check_inbox", link=1))
     status = 400 if form.is_submitted() else 200
@@ -163,11 +162,12 @@ def register():
             db.session.rollback()
             attach_error(form, err)
             return render_template("auth/register.html", **context), err.status
-        db.session.commit()
+        # The mail is a job in the same transaction: it goes out after the commit.
         if result.existing is not None:
             mails.send_already_registered(result.existing)
         elif result.verify_token:
             mails.send_verification(result.user, result.verify_token)
+        db.session.commit()
         if result.user is not None and result.user.is_verified:
             flash("Your account is ready. Please sign in.", "success")
             return redirect(url_for("auth.login"))
@@ -212,8 +212,8 @@ def resend_verification():
     except PortalError as err:
         flash(err.message, "info")
         return redirect(url_for("account.profile"))
-    db.session.commit()
     mails.send_verification(current_user, token)
+    db.session.commit()
     flash("We have sent you a new verification link.", "success")
     return redirect(url_for("account.profile"))
 
@@ -225,9 +225,9 @@ def forgot():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         found = services.request_reset(form.email.data)
-        db.session.commit()
         if found is not None:
             mails.send_reset(*found)
+        db.session.commit()
         # The same answer whether or not the address has an account.
         return redirect(url_for("auth.check_inbox", reset=1))
     status = 400 if form.is_submitted() else 200

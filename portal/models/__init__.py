@@ -8,6 +8,16 @@ from portal.models.accounts import (
     TokenPurpose,
 )
 from portal.models.audit import AuditEvent
+from portal.models.campaigns import (
+    AudienceKind,
+    Campaign,
+    CampaignMessage,
+    CampaignRecipient,
+    CampaignStatus,
+    CampaignWave,
+    MailSuppression,
+    MessageStatus,
+)
 from portal.models.comments import (
     UPDATE_STATUS_LABELS,
     Comment,
@@ -20,6 +30,7 @@ from portal.models.comments import (
     UpdateStatus,
 )
 from portal.models.feedback import FeedbackRound, Rating, RoundStatus
+from portal.models.jobs import Job, JobStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.report_snapshots import (
     ReportSnapshot,
@@ -65,6 +76,16 @@ __all__ = [
     "TokenPurpose",
     "UPDATE_STATUS_LABELS",
     "AuditEvent",
+    "AudienceKind",
+    "Campaign",
+    "CampaignMessage",
+    "CampaignRecipient",
+    "CampaignStatus",
+    "CampaignWave",
+    "Job",
+    "JobStatus",
+    "MailSuppression",
+    "MessageStatus",
     "Comment",
     "CommentFlag",
     "CommentStatus",

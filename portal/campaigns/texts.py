@@ -1,0 +1,64 @@
+"""Campaign e-mail texts: placeholders, checking them and filling them in."""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+
+PLACEHOLDERS = {
+    "name": ("the member's display name (or \u201cmember\u201d for a roster address "
+             "without an account)"),
+    "survey": "the survey's title",
+    "link": "the personal link to the survey (required)",
+    "closes": "the date the survey closes, or \u201cwhen it closes\u201d",
+}
+
+DEFAULT_SUBJECT = "Your views, please: {survey}"
+DEFAULT_BODY = (
+    "Hello {name},\n\n"
+    "The association would like to hear from you in the survey \u201c{survey}\u201d.\n\n"
+    "Your personal link (it works once, and only for you):\n\n{link}\n\n"
+    "The survey is open until {closes}.\n\nThank you.\n")
+DEFAULT_REMINDER_SUBJECT = "Reminder: {survey}"
+DEFAULT_REMINDER_BODY = (
+    "Hello {name},\n\n"
+    "A short reminder: the survey \u201c{survey}\u201d is open until {closes}, and we "
+    "have not yet heard from you.\n\nYour personal link:\n\n{link}\n\n"
+    "If you have already taken part, thank you, and please ignore this message.\n")
+
+FOOTER = (
+    "\n--\nYou receive this because you are on the association's member list.\n"
+    "Unsubscribe from invitations and reminders: {unsubscribe}\n"
+    "Your notification preferences: {preferences}\n")
+
+
+def problems(text: str, *, need_link: bool) -> list[str]:
+    """What is wrong with a template: unknown or malformed placeholders, no {link}."""
+    found: set[str] = set()
+    try:
+        for _literal, field, spec, conversion in string.Formatter().parse(text):
+            if field is None:
+                continue
+            if field == "" or spec or conversion or field not in PLACEHOLDERS:
+                shown = "{" + field + "}" if field else "{}"
+                return [f"Unknown placeholder {shown}: use only "
+                        + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + "."]
+            found.add(field)
+    except ValueError:
+        return ["A brace is not closed: write placeholders as {name}; "
+                "for a brace itself write {{ or }}."]
+    if need_link and "link" not in found:
+        return ["The message must contain {link}, the member's personal link."]
+    return []
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    return text.format_map({k: values.get(k, "") for k in PLACEHOLDERS})
+
+
+def closes_label(closes_at: datetime | None) -> str:
+    return f"{closes_at:%-d %B %Y} (UTC)" if closes_at else "it closes"
+
+
+def fill_footer(unsubscribe: str, preferences: str) -> str:
+    return FOOTER.format(unsubscribe=unsubscribe, preferences=preferences)
