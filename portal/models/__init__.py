@@ -37,6 +37,13 @@ from portal.models.reports import (
     ReportRater,
 )
 from portal.models.signin import SigninAccountFailures, SigninThrottle
+from portal.models.sso import (
+    ExternalIdentity,
+    IdentityProvider,
+    Protocol,
+    SsoPendingLink,
+    VerifiedSegment,
+)
 from portal.models.survey import (
     QuestionType,
     Survey,
@@ -93,6 +100,11 @@ __all__ = [
     "Role",
     "SigninAccountFailures",
     "SigninThrottle",
+    "ExternalIdentity",
+    "IdentityProvider",
+    "Protocol",
+    "SsoPendingLink",
+    "VerifiedSegment",
     "RoundStatus",
     "User",
     "QuestionType",
