@@ -17,33 +17,35 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
 from portal.security import clear_session
+from portal.sso.services import verified_keys
 from portal.timeutil import now_utc
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 bp.record_once(lambda state: builtin.register(state.app))
 
 
-def _profile_page(form: ProfileForm, status: int = 200):
+def _profile_page(form: ProfileForm, verified: set[str], status: int = 200):
     return render_template("account/profile.html", form=form, dimensions=segments.DIMENSIONS,
-                           resend_form=ConfirmForm()), status
+                           resend_form=ConfirmForm(), verified=verified), status
 
 
 @bp.route("", methods=["GET", "POST"])
 def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
+    verified = verified_keys(user)
     if form.validate_on_submit():
         answers = {dim.key: getattr(form, dim.key).data for dim in segments.DIMENSIONS}
         try:
-            services.update_profile(user, form.display_name.data, answers)
+            services.update_profile(user, form.display_name.data, answers, locked=verified)
         except PortalError as err:
             db.session.rollback()
             attach_error(form, err)
-            return _profile_page(form, err.status)
+            return _profile_page(form, verified, err.status)
         db.session.commit()
         flash("Your profile is saved.", "success")
         return redirect(url_for("account.profile"))
-    return _profile_page(form, 400 if form.is_submitted() else 200)
+    return _profile_page(form, verified, 400 if form.is_submitted() else 200)
 
 
 @bp.get("/data")

@@ -15,8 +15,11 @@ from portal.models import User
 log = logging.getLogger("portal.security")
 
 
-def update_profile(user: User, display_name: str, answers: dict[str, str | None]) -> None:
-    """Set the display name and the segment answers (None = not answered)."""
+def update_profile(user: User, display_name: str, answers: dict[str, str | None],
+                   locked: frozenset[str] | set[str] = frozenset()) -> None:
+    """Set the display name and the segment answers (None = not answered). Segments in
+    `locked` came from the association's records (single sign-on): they keep their value,
+    and an answer that tries to change one is refused."""
     name = (display_name or "").strip()
     if not name or len(name) > 80:
         raise PortalError("Enter a display name of 1 to 80 characters.", field="display_name")
@@ -24,9 +27,13 @@ def update_profile(user: User, display_name: str, answers: dict[str, str | None]
         code = answers.get(dim.key)
         if not segments.is_valid(dim.key, code):
             raise PortalError("Choose one of the answers listed.", field=dim.key)
+        if dim.key in locked and code is not None and code != getattr(user, dim.key):
+            raise PortalError(f"{dim.label} comes from your association's records and cannot "
+                              "be changed here.", field=dim.key)
     user.display_name = name
     for dim in segments.DIMENSIONS:
-        setattr(user, dim.key, answers.get(dim.key))
+        if dim.key not in locked:
+            setattr(user, dim.key, answers.get(dim.key))
     db.session.flush()
 
 
