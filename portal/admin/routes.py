@@ -6,7 +6,13 @@ import sqlalchemy as sa
 from flask import render_template
 
 # The view modules attach their routes to the shared blueprint.
-from portal.admin import audit_views, plan_views, registration_views, user_views  # noqa: F401
+from portal.admin import (  # noqa: F401
+    audit_views,
+    plan_views,
+    registration_views,
+    sso_views,
+    user_views,
+)
 from portal.admin.blueprint import bp
 from portal.admin.roster import roster_size
 from portal.auth.registration import MODES, get_mode

@@ -94,7 +94,7 @@ def _check_input(data: ProviderInput, existing: IdentityProvider | None) -> str:
     return json.dumps(parsed, indent=2, ensure_ascii=False)
 
 
-def save_provider(actor: User, data: ProviderInput,
+def save_provider(actor: User | None, data: ProviderInput,
                   provider: IdentityProvider | None = None) -> IdentityProvider:
     """Create or change a provider after checking that its discovery document, keys,
     client secret and attribute mapping all work. Audited, role mappings included."""
