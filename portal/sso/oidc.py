@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import current_app
@@ -80,9 +81,9 @@ def _timeout() -> float:
 
 
 def _get_json(url: str, what: str) -> dict:
+    seconds = _timeout()
     try:
-        response = requests.get(url, timeout=_timeout(),
-                                headers={"Accept": "application/json"})
+        response = requests.get(url, headers={"Accept": "application/json"}, timeout=seconds)
     except requests.RequestException:
         raise ProviderUnavailable(f"The {what} could not be fetched from {url}.")
     if response.status_code != 200:
@@ -296,7 +297,7 @@ def finish(meta: Metadata, client_id: str, secret: str | None, scope: str, redir
     try:
         token = client.fetch_token(meta.token_endpoint, code=code, code_verifier=flow.verifier,
                                    grant_type="authorization_code", timeout=_timeout())
-    except OAuth2Error:
+    except (OAuth2Error, OAuthError):
         raise TokenRejected("The provider refused to complete this sign-in.")
     except requests.RequestException:
         raise ProviderUnavailable("The provider could not be reached to complete the sign-in.")
