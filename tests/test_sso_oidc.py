@@ -513,3 +513,27 @@ def test_nothing_from_the_provider_but_the_subject_reaches_the_logs(client, prov
     for leaked in ("sso-member@example.org", "Sam Okafor", "Public Library", "lapsed@",
                    "membership_status", "id_token", "code="):
         assert leaked not in text, leaked
+
+
+# The member's own data ---------------------------------------------------------------------
+
+def test_a_member_without_a_portal_password_can_delete_their_account(client, provider, app):
+    journey(client)
+    data = client.get("/account/data").get_json()["single_sign_on"]
+    assert data["linked_sign_ins"][0]["subject"] == "M-1001"
+    assert {"segment": "career_stage", "value": "mid"}.items() <= \
+        data["segments_from_association_records"][0].items()
+    page = client.get("/account/delete")
+    assert page.status_code == 200 and b'name="email"' in page.data
+    assert client.post_form("/account/delete", {"email": "someone@else.org"}).status_code == 400
+    with client.session_transaction() as sess:
+        sess["started_at"] -= app.config["RECENT_LOGIN_MINUTES"] * 60 + 5
+    resp = client.post_form("/account/delete", {"email": "sso-member@example.org"})
+    assert resp.status_code == 400 and b"sign in again with your association" in resp.data
+    client.post_form("/auth/logout")
+    journey(client)
+    resp = client.post_form("/account/delete", {"email": "SSO-member@example.org"})
+    assert resp.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalIdentity)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(VerifiedSegment)) == 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
 
 from portal import segments
 from portal.account import builtin, services
 from portal.account.export import export_user_data
-from portal.account.forms import DeleteAccountForm, ProfileForm
+from portal.account.forms import DeleteAccountForm, DeleteSsoAccountForm, ProfileForm
 from portal.auth.forms import ConfirmForm
 from portal.auth.services import SigninThrottled
 from portal.errors import PortalError
@@ -61,6 +61,8 @@ def download():
 
 @bp.route("/delete", methods=["GET", "POST"])
 def delete():
+    if not current_user.password_hash:
+        return _delete_sso_account()
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:
@@ -81,3 +83,24 @@ def delete():
         return redirect(url_for("main.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("account/delete.html", form=form), status
+
+
+def _delete_sso_account():
+    """An account its association signs in (no portal password): confirm by typing the
+    address, shortly after a fresh sign-in with the association."""
+    form = DeleteSsoAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_sso_account(current_user._get_current_object(), form.email.data,
+                                        session.get("started_at"))
+        except PortalError as err:
+            db.session.rollback()
+            attach_error(form, err)
+            return render_template("account/delete.html", form=form, sso=True), err.status
+        db.session.commit()
+        logout_user()
+        clear_session()
+        flash("Your account is deleted. Thank you for your feedback.", "success")
+        return redirect(url_for("main.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("account/delete.html", form=form, sso=True), status

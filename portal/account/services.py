@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+
+from flask import current_app
 
 from portal import audit, segments
 from portal.account.export import run_deletion_hooks
@@ -44,6 +47,22 @@ def delete_account(user: User, password: str) -> int:
     (with its tokens) then goes. Returns the id the account had."""
     if not check_password(user, password):
         raise PortalError("That is not your password.", field="password")
+    return _delete(user)
+
+
+def delete_sso_account(user: User, typed_email: str, signed_in_at: int | None) -> int:
+    """Delete an account that has no portal password (its association signs it in): the
+    member types the account's address, within RECENT_LOGIN_MINUTES of signing in."""
+    limit = current_app.config["RECENT_LOGIN_MINUTES"]
+    if not isinstance(signed_in_at, int) or time.time() - signed_in_at > limit * 60:
+        raise PortalError(f"For your safety, sign out and sign in again with your association, "
+                          f"then delete your account within {limit} minutes.", field="email")
+    if (typed_email or "").strip().lower() != user.email.lower():
+        raise PortalError("Type the e-mail address of your account to confirm.", field="email")
+    return _delete(user)
+
+
+def _delete(user: User) -> int:
     user_id = user.id
     throttle.forget(user.email)
     run_deletion_hooks(user)

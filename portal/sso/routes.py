@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
+from portal.account.export import register_exporter
 from portal.auth import services as auth_services
 from portal.auth.forms import ConfirmForm
 from portal.auth.limits import auth_limits
@@ -23,6 +24,8 @@ from portal.urls import is_safe_path, safe_next
 
 log = logging.getLogger("portal.security")
 bp = Blueprint("sso", __name__, url_prefix="/sso")
+bp.record_once(lambda state: register_exporter("single_sign_on", services.export_member_sso,
+                                               app=state.app))
 
 FLOW_KEY = "sso_flow"
 LINK_KEY = "sso_link"

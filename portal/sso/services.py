@@ -291,3 +291,24 @@ def password_allowed(user: User) -> bool:
                IdentityProvider.allow_password.is_(False)))
     return not blocked
 
+
+
+def export_member_sso(user: User) -> dict:
+    """For "download my data": the association sign-ins linked to the account and which
+    segment values came from the association's records."""
+    identities = db.session.execute(
+        sa.select(IdentityProvider.name, ExternalIdentity.subject, ExternalIdentity.created_at,
+                  ExternalIdentity.last_login_at)
+        .join(IdentityProvider, IdentityProvider.id == ExternalIdentity.provider_id)
+        .where(ExternalIdentity.user_id == user.id).order_by(ExternalIdentity.id)).all()
+    verified = db.session.execute(
+        sa.select(VerifiedSegment.segment_key, VerifiedSegment.verified_at)
+        .where(VerifiedSegment.user_id == user.id).order_by(VerifiedSegment.segment_key)).all()
+    return {
+        "linked_sign_ins": [{"provider": name, "subject": sub, "linked_at": str(created),
+                             "last_sign_in_at": str(last) if last else None}
+                            for name, sub, created, last in identities],
+        "segments_from_association_records": [
+            {"segment": key, "value": getattr(user, key), "verified_at": str(at)}
+            for key, at in verified],
+    }
