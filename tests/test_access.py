@@ -21,6 +21,8 @@ PUBLIC = {
     "auth.login", "auth.register", "auth.check_inbox", "auth.verify", "auth.forgot",
     "auth.reset", "auth.link_request", "auth.link_signin", "feedback.thread",
     "feedback.plan_progress",
+    # Single sign-on: the way in for people who are not signed in yet.
+    "sso.start", "sso.callback", "sso.link", "sso.link_confirm", "sso.signed_out",
 }
 SAMPLE_VALUES = {"integer": 1, "float": 1.0, "path": "A1",
                  "uuid": "00000000-0000-4000-8000-000000000001"}
