@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from tools.sso_idp import TestProvider, node_available
+from tools.sso_idp import LocalProvider, node_available
 
 PORTAL = "http://localhost"
 FORM_ACTION_RE = re.compile(r'<form method="post" action="([^"]+)"')
@@ -37,8 +37,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def new_provider(slugs=("assoc",), base: str = PORTAL) -> TestProvider:
-    return TestProvider(
+def new_provider(slugs=("assoc",), base: str = PORTAL) -> LocalProvider:
+    return LocalProvider(
         port=free_port(),
         redirect_uris=[f"{base}/sso/{slug}/callback" for slug in slugs],
         post_logout_redirect_uris=[f"{base}/sso/signed-out"])

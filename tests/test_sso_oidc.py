@@ -4,8 +4,10 @@ misdirected tokens, a provider that is down, sign-out and session security."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -85,7 +87,7 @@ def provider(app, idp):
 
 
 def journey(client, login="M-1001", password="member-pass", slug="assoc"):
-    resp = client.post_form(f"/sso/{slug}/start")
+    resp = client.get(f"/sso/{slug}/start")
     assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
     back = sign_in_at_provider(resp.headers["Location"], login, password)
     return client.get(portal_path(back))
@@ -393,7 +395,7 @@ def test_unsigned_symmetric_and_unknown_keys_are_refused(app, idp):
 # The callback refuses what does not belong to this sign-in ---------------------------------
 
 def test_a_callback_with_the_wrong_state_is_refused(client, provider):
-    resp = client.post_form("/sso/assoc/start")
+    resp = client.get("/sso/assoc/start")
     back = sign_in_at_provider(resp.headers["Location"], "M-1001", "member-pass")
     path = portal_path(back).replace("state=", "state=x")
     resp = client.get(path)
@@ -409,7 +411,7 @@ def test_a_callback_without_a_started_sign_in_is_refused(client, provider):
 
 
 def test_a_refusal_at_the_provider_shows_the_page_without_its_text(client, provider):
-    resp = client.post_form("/sso/assoc/start")
+    resp = client.get("/sso/assoc/start")
     state = parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0]
     resp = client.get(f"/sso/assoc/callback?error=access_denied&state={state}"
                       "&error_description=<script>x</script>")
@@ -417,9 +419,18 @@ def test_a_refusal_at_the_provider_shows_the_page_without_its_text(client, provi
     assert b"<script>x" not in resp.data
 
 
-def test_start_needs_the_csrf_token_and_a_known_provider(client, provider):
-    assert client.post("/sso/assoc/start").status_code == 400
-    assert client.post_form("/sso/nope/start").status_code == 404
+def test_start_needs_a_known_enabled_provider_and_keeps_next_local(client, provider):
+    assert client.get("/sso/nope/start").status_code == 404
+    resp = client.get("/sso/assoc/start?next=/account")
+    back = sign_in_at_provider(resp.headers["Location"], "M-1001", "member-pass")
+    assert client.get(portal_path(back)).headers["Location"] == "/account"
+    client.post_form("/auth/logout")
+    resp = client.get("/sso/assoc/start?next=https://evil.example/")
+    back = sign_in_at_provider(resp.headers["Location"], "M-1001", "member-pass")
+    assert client.get(portal_path(back)).headers["Location"] == "/"
+    provider.enabled = False
+    db.session.commit()
+    assert client.get("/sso/assoc/start").status_code == 404
 
 
 # A provider that is down -------------------------------------------------------------------
@@ -437,7 +448,7 @@ def _down_provider(allow_password=True):
 def test_a_provider_that_is_down_gets_a_clear_page_and_passwords_still_work(client, app,
                                                                            member):
     _down_provider()
-    resp = client.post_form("/sso/down/start")
+    resp = client.get("/sso/down/start")
     assert resp.status_code == 502
     text = resp.get_data(as_text=True)
     assert "Member system cannot be reached just now" in text
@@ -452,14 +463,14 @@ def test_a_provider_that_is_down_gets_a_clear_page_and_passwords_still_work(clie
 
 def test_no_password_offer_when_the_provider_switched_passwords_off(client, app):
     _down_provider(allow_password=False)
-    resp = client.post_form("/sso/down/start")
+    resp = client.get("/sso/down/start")
     assert resp.status_code == 502
     assert b"Sign in with your portal password" not in resp.data
     assert b"contact the association" in resp.data
 
 
 def test_the_provider_going_down_during_the_sign_in(client, provider, idp):
-    resp = client.post_form("/sso/assoc/start")
+    resp = client.get("/sso/assoc/start")
     back = sign_in_at_provider(resp.headers["Location"], "M-1001", "member-pass")
     idp.stop()
     try:
@@ -475,8 +486,9 @@ def test_the_provider_going_down_during_the_sign_in(client, provider, idp):
 def test_sign_out_ends_the_portal_session_and_the_providers(client, provider, idp):
     journey(client)
     resp = client.post_form("/auth/logout")
-    assert resp.status_code == 303
-    target = urlsplit(resp.headers["Location"])
+    assert resp.status_code == 200
+    match = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', resp.get_data(as_text=True))
+    target = urlsplit(html.unescape(match.group(1)))
     assert f"{target.scheme}://{target.netloc}" == idp.issuer
     assert target.path == "/session/end"
     query = parse_qs(target.query)

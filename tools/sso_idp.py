@@ -48,7 +48,7 @@ def new_signing_key(kid: str) -> RSAKey:
 
 
 @dataclass
-class TestProvider:
+class LocalProvider:
     port: int
     client_id: str = "portal"
     client_secret: str = "portal-client-secret-for-tests"  # noqa: S105  # nosec B105
@@ -80,7 +80,7 @@ class TestProvider:
                 "jwks": {"keys": [k.as_dict(private=True) for k in self.keys]},
                 "accounts": self.accounts, "idTokenTTL": self.id_token_ttl}
 
-    def start(self, timeout: float = 20.0) -> TestProvider:
+    def start(self, timeout: float = 20.0) -> LocalProvider:
         self._dir = tempfile.TemporaryDirectory(prefix="sso-idp-")
         path = Path(self._dir.name) / "config.json"
         path.write_text(json.dumps(self._config()))
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--post-logout-uri", default="http://127.0.0.1:5000/sso/signed-out")
     parser.add_argument("--secret-file", help="write the client secret to this file")
     args = parser.parse_args()
-    idp = TestProvider(port=args.port, redirect_uris=[args.redirect_uri],
+    idp = LocalProvider(port=args.port, redirect_uris=[args.redirect_uri],
                        post_logout_redirect_uris=[args.post_logout_uri])
     if args.secret_file:
         Path(args.secret_file).write_text(idp.client_secret + "\n")

@@ -149,7 +149,9 @@ def logout():
     clear_session()
     flash("You have signed out.", "info")
     if provider_logout:
-        return redirect(provider_logout, 303)
+        # A page of its own, not a redirect: the sign-out form's CSP (form-action 'self')
+        # would stop a redirect to the provider.
+        return render_template("sso/signing_out.html", url=provider_logout)
     return redirect(url_for("main.home"))
 
 

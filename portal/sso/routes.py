@@ -53,13 +53,13 @@ def _sign_in(user, provider, id_token: str | None, next_url: str):
     return redirect(next_url if is_safe_path(next_url) else url_for("main.home"))
 
 
-@bp.post("/<slug>/start")
+# A GET link, not a form: the page's CSP (form-action 'self') would stop a form's redirect
+# to the provider. Starting writes nothing but this browser's own flow into its session,
+# and the callback only accepts the answer that matches that flow (state, nonce, PKCE).
+@bp.get("/<slug>/start")
 @public
 @auth_limits
 def start(slug: str):
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400, description="The sign-in form expired. Go back and press the button again.")
     try:
         provider = services.get_provider(slug)
     except NotFound:
