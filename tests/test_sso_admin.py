@@ -171,3 +171,18 @@ def test_the_command_line_sets_up_a_provider_with_the_same_checks(runner, tmp_pa
     assert result.exit_code == 0, result.output
     listed = runner.invoke(args=["sso", "list"]).output
     assert "demo" in listed and idp.client_secret not in listed
+
+
+def test_dotted_claims_read_inside_object_claims_as_salesforce_sends_them():
+    parsed = mapping.parse(json.dumps({
+        "eligibility": {"claim": "custom_attributes.Membership_Status", "values": ["Active"]},
+        "segments": {"membership_type": {"claim": "custom_attributes.Member_Type",
+                                         "values": {"Student Member": "student"}}}}),
+        supported_claims=["sub", "email", "custom_attributes"])
+    outcome = mapping.apply(parsed, {"custom_attributes": {"Membership_Status": "Active",
+                                                           "Member_Type": "Student Member"}})
+    assert outcome.eligible and outcome.segments == {"membership_type": "student"}
+    assert not mapping.apply(parsed, {"custom_attributes": "Active"}).eligible
+    with pytest.raises(mapping.MappingError, match="does not offer"):
+        mapping.parse(json.dumps({"eligibility": {"claim": "attrs.status", "values": ["a"]}}),
+                      supported_claims=["sub", "custom_attributes"])

@@ -11,7 +11,9 @@ Stored as JSON on the provider::
      "roles": {"claim": "groups", "values": {"board": "leader"}}}
 
 A segment without "values" takes the claim's value as the portal's code. Claim values
-are compared without regard to case or surrounding spaces.
+are compared without regard to case or surrounding spaces. A dotted claim name reads
+inside an object claim: Salesforce sends a Connected App's custom attributes as
+``custom_attributes``, so ``"custom_attributes.Membership_Status"``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _claim(where: str, spec: Any, supported: set[str] | None) -> str:
             or not spec["claim"].strip():
         raise MappingError(f'{where} needs a "claim": the name of the provider\'s attribute.')
     name = spec["claim"].strip()
-    if supported is not None and name not in supported:
+    if supported is not None and name.split(".")[0] not in supported:
         raise MappingError(f'{where} uses the attribute "{name}", which the provider does not '
                            f"offer (it offers: {', '.join(sorted(supported)) or 'none'}).")
     unknown = set(spec) - {"claim", "values"}
@@ -147,6 +149,16 @@ def claims_used(mapping: dict) -> set[str]:
     return names
 
 
+def claim_value(claims: dict[str, Any], name: str) -> Any:
+    """The claim `name`; a dotted name reads inside object claims."""
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -161,10 +173,10 @@ def apply(mapping: dict, claims: dict[str, Any]) -> Outcome:
     """What `claims` mean under `mapping` (a parsed mapping)."""
     elig = mapping["eligibility"]
     allowed = {_norm(v) for v in elig["values"]}
-    eligible = bool(allowed.intersection(_as_list(claims.get(elig["claim"]))))
+    eligible = bool(allowed.intersection(_as_list(claim_value(claims, elig["claim"]))))
     found: dict[str, str] = {}
     for key, spec in mapping.get("segments", {}).items():
-        raw = claims.get(spec["claim"])
+        raw = claim_value(claims, spec["claim"])
         if isinstance(raw, list | dict) or raw is None or not str(raw).strip():
             continue
         dim = segments.BY_KEY[key]
@@ -178,7 +190,7 @@ def apply(mapping: dict, claims: dict[str, Any]) -> Outcome:
     role = None
     if mapping.get("roles"):
         table = {_norm(k): v for k, v in mapping["roles"]["values"].items()}
-        for group in _as_list(claims.get(mapping["roles"]["claim"])):
+        for group in _as_list(claim_value(claims, mapping["roles"]["claim"])):
             candidate = table.get(group)
             if candidate and rank(candidate) > rank(role):
                 role = candidate

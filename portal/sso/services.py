@@ -147,7 +147,8 @@ def outcome_for(provider: IdentityProvider, claims: dict) -> mapping.Outcome:
     outcome = mapping.apply(provider.mapping, claims)
     if not outcome.eligible:
         raise NotEligible("Your association's records do not show you as a member who can take "
-                          "part here.")
+                          "part here. If your membership is current, ask the association's "
+                          "membership team to check your record.")
     return outcome
 
 
