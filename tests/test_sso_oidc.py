@@ -181,6 +181,9 @@ def test_the_email_claim_alone_never_takes_over_an_account(client, provider):
     resp = journey(client)
     assert resp.status_code == 302 and resp.headers["Location"] == "/sso/link"
     assert signed_in_as(client) is None  # not signed in: proof comes first
+    with client.session_transaction() as sess:
+        # The readable session cookie holds no link token (it would link without proof).
+        assert set(sess["sso_link"]) == {"id", "next"}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ExternalIdentity)) == 0
     page = client.get("/sso/link")
     assert page.status_code == 200 and b"Link your association sign-in" in page.data

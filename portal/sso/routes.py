@@ -123,8 +123,9 @@ def callback(slug: str):
         log.info("sso callback provider=%s sub=%s outcome=link-needed user=%s",
                  provider.slug, sub, outcome.pending.user_id)
         clear_session()
-        session[LINK_KEY] = {"id": outcome.pending.id, "token": outcome.link_token,
-                             "next": flow.next_url}
+        # Only the row's id: the session cookie is signed but readable, and the link
+        # token would complete the link without any proof.
+        session[LINK_KEY] = {"id": outcome.pending.id, "next": flow.next_url}
         return redirect(url_for("sso.link"))
     log.info("sso callback provider=%s sub=%s outcome=%s user=%s", provider.slug, sub,
              "created" if outcome.created else "signed-in", outcome.user.id)
@@ -133,13 +134,9 @@ def callback(slug: str):
 
 def _pending_from_session() -> tuple[SsoPendingLink | None, dict]:
     data = session.get(LINK_KEY)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         return None, {}
-    try:
-        pending = services.find_pending(data.get("token", ""))
-    except PortalError:
-        return None, data
-    return (pending if pending.id == data.get("id") else None), data
+    return services.pending_by_id(data["id"]), data
 
 
 @bp.route("/link", methods=["GET", "POST"])

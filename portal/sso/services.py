@@ -139,7 +139,6 @@ class SignIn:
 
     user: User | None = None
     pending: SsoPendingLink | None = None
-    link_token: str | None = None
     created: bool = False
 
 
@@ -175,8 +174,10 @@ def sign_in(provider: IdentityProvider, claims: dict) -> SignIn:
     if existing is not None:
         if not existing.active:
             raise PortalError("This account is switched off. Contact the association.")
-        pending, token = _pending_link(existing, provider, subject, outcome)
-        return SignIn(pending=pending, link_token=token)
+        # Its token is never sent: the person proves ownership with the password, or
+        # asks for a link by e-mail (a fresh token, mailed to the account's address).
+        pending, _ = _pending_link(existing, provider, subject, outcome)
+        return SignIn(pending=pending)
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
     user = User(email=email, display_name=(name.strip() or "Member")[:80], password_hash=None,
                 role=Role.MEMBER.value,
@@ -240,6 +241,14 @@ def reissue_link(pending: SsoPendingLink) -> str:
     _, token = _pending_link(pending.user, pending.provider, pending.subject,
                              mapping.Outcome.from_json(pending.outcome))
     return token
+
+
+def pending_by_id(pending_id: int) -> SsoPendingLink | None:
+    """The usable pending link with this id (kept in the signed session), or None."""
+    pending = db.session.get(SsoPendingLink, pending_id)
+    if pending is None or not pending.is_usable() or not pending.user.active:
+        return None
+    return pending
 
 
 def find_pending(token: str) -> SsoPendingLink:
