@@ -1,4 +1,5 @@
-"""Single sign-on: identity providers, external identities, verified segments, pending links
+"""Single sign-on: identity providers, external identities, verified segments, pending
+links, seen SAML assertions
 
 `identity_providers` holds what an admin sets up (never a client secret: `secret_ref`
 names an environment variable or a file). `external_identities` pairs a provider's
@@ -6,6 +7,7 @@ subject identifier with an account. `verified_segments` marks the segment values
 came from the association's records at the member's last single sign-on (the values
 stay on `users`, which this migration leaves alone). `sso_pending_links` keeps a
 provider identity until the owner of the matching password account proves it is theirs.
+`saml_assertions` remembers accepted SAML assertion ids until they expire (replays).
 
 Revision ID: 0013
 Revises: 0011
@@ -38,7 +40,7 @@ def upgrade():
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("protocol in ('oidc')", name=op.f('ck_identity_providers_protocol_known')),
+    sa.CheckConstraint("protocol in ('oidc', 'saml')", name=op.f('ck_identity_providers_protocol_known')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_providers')),
     sa.UniqueConstraint('slug', name=op.f('uq_identity_providers_slug'))
     )
@@ -58,6 +60,16 @@ def upgrade():
     )
     with op.batch_alter_table('external_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_external_identities_user_id'), ['user_id'], unique=False)
+
+    op.create_table('saml_assertions',
+    sa.Column('assertion_id', sa.String(length=200), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['provider_id'], ['identity_providers.id'], name=op.f('fk_saml_assertions_provider_id_identity_providers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('assertion_id', name=op.f('pk_saml_assertions'))
+    )
+    with op.batch_alter_table('saml_assertions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saml_assertions_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('sso_pending_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -102,6 +114,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sso_pending_links_user_id'))
 
     op.drop_table('sso_pending_links')
+    with op.batch_alter_table('saml_assertions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saml_assertions_expires_at'))
+
+    op.drop_table('saml_assertions')
     with op.batch_alter_table('external_identities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_external_identities_user_id'))
 

@@ -27,7 +27,8 @@ def _input(form: ProviderForm) -> services.ProviderInput:
         button_label=form.button_label.data or "", discovery_url=form.discovery_url.data or "",
         client_id=form.client_id.data or "", secret_ref=form.secret_ref.data or "",
         scopes=form.scopes.data or "", attribute_mapping=form.attribute_mapping.data or "",
-        allow_password=bool(form.allow_password.data), enabled=bool(form.enabled.data))
+        allow_password=bool(form.allow_password.data), enabled=bool(form.enabled.data),
+        protocol=form.protocol.data or "oidc")
 
 
 def _save(form: ProviderForm, provider: IdentityProvider | None):

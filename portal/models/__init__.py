@@ -41,6 +41,7 @@ from portal.models.sso import (
     ExternalIdentity,
     IdentityProvider,
     Protocol,
+    SamlAssertion,
     SsoPendingLink,
     VerifiedSegment,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "ExternalIdentity",
     "IdentityProvider",
     "Protocol",
+    "SamlAssertion",
     "SsoPendingLink",
     "VerifiedSegment",
     "RoundStatus",

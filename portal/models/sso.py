@@ -18,9 +18,10 @@ from portal.timeutil import now_utc
 
 class Protocol(enum.StrEnum):
     OIDC = "oidc"
+    SAML = "saml"
 
 
-PROTOCOL_LABELS = {Protocol.OIDC: "OpenID Connect"}
+PROTOCOL_LABELS = {Protocol.OIDC: "OpenID Connect", Protocol.SAML: "SAML 2.0"}
 
 
 class IdentityProvider(TimestampMixin, db.Model):
@@ -29,7 +30,7 @@ class IdentityProvider(TimestampMixin, db.Model):
 
     __tablename__ = "identity_providers"
     __table_args__ = (
-        sa.CheckConstraint("protocol in ('oidc')", name="protocol_known"),
+        sa.CheckConstraint("protocol in ('oidc', 'saml')", name="protocol_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,8 +38,10 @@ class IdentityProvider(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(80))
     button_label: Mapped[str] = mapped_column(sa.String(80))
     protocol: Mapped[str] = mapped_column(sa.String(8), default=Protocol.OIDC.value)
+    # OpenID Connect: the discovery URL; SAML: the IdP's metadata URL.
     discovery_url: Mapped[str] = mapped_column(sa.String(500))
-    client_id: Mapped[str] = mapped_column(sa.String(200))
+    # OpenID Connect only (SAML: empty; the portal's entity ID is its metadata URL).
+    client_id: Mapped[str] = mapped_column(sa.String(200), default="")
     # "env:SSO_NAME" or "file:name" under SSO_SECRETS_DIR; empty for a public client.
     secret_ref: Mapped[str] = mapped_column(sa.String(200), default="")
     scopes: Mapped[str] = mapped_column(sa.String(300), default="openid email profile")
@@ -120,3 +123,15 @@ class SsoPendingLink(db.Model):
 
     def is_usable(self, now: datetime | None = None) -> bool:
         return self.used_at is None and (now or now_utc()) < self.expires_at
+
+
+class SamlAssertion(db.Model):
+    """The id of every SAML assertion the portal accepted, until it expires: an assertion
+    is good for one sign-in (replay protection shared by every app host)."""
+
+    __tablename__ = "saml_assertions"
+
+    assertion_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("identity_providers.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -22,21 +22,22 @@ sso_cli = AppGroup("sso", help="Single sign-on providers.")
 @click.option("--name", required=True)
 @click.option("--button-label", required=True)
 @click.option("--discovery-url", required=True)
-@click.option("--client-id", required=True)
+@click.option("--protocol", type=click.Choice(["oidc", "saml"]), default="oidc")
+@click.option("--client-id", default="", help="OpenID Connect only.")
 @click.option("--secret-ref", default="", help="env:SSO_NAME or file:NAME (in SSO_SECRETS_DIR).")
 @click.option("--scopes", default="openid email profile")
 @click.option("--mapping-file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The attribute mapping (JSON).")
 @click.option("--no-password", is_flag=True, help="Its members may not use portal passwords.")
-def set_provider(slug, name, button_label, discovery_url, client_id, secret_ref, scopes,
-                 mapping_file, no_password) -> None:
+def set_provider(slug, name, button_label, discovery_url, protocol, client_id, secret_ref,
+                 scopes, mapping_file, no_password) -> None:
     """Create the provider SLUG, or change it if it exists."""
     existing = db.session.scalar(sa.select(IdentityProvider).where(IdentityProvider.slug == slug))
     data = services.ProviderInput(
         slug=slug, name=name, button_label=button_label, discovery_url=discovery_url,
         client_id=client_id, secret_ref=secret_ref, scopes=scopes,
         attribute_mapping=Path(mapping_file).read_text(encoding="utf-8"),
-        allow_password=not no_password, enabled=True)
+        allow_password=not no_password, enabled=True, protocol=protocol)
     try:
         provider = services.save_provider(None, data, existing)
         db.session.commit()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length
 
 from portal.auth.passwords import MAX_LENGTH
+from portal.forms import choice_list
 
 MAPPING_EXAMPLE = """{
   "eligibility": {"claim": "membership_status", "values": ["active", "grace"]},
@@ -32,10 +33,12 @@ class ProviderForm(FlaskForm):
         DataRequired("Enter a short name."), Length(max=40)])
     button_label = StringField("Button label", validators=[
         DataRequired("Enter the label of the sign-in button."), Length(max=80)])
-    discovery_url = URLField("Discovery URL", validators=[
-        DataRequired("Enter the provider's discovery URL."), Length(max=500)])
-    client_id = StringField("Client ID", validators=[
-        DataRequired("Enter the client ID the provider gave the portal."), Length(max=200)])
+    protocol = RadioField("Protocol", default="oidc", validate_choice=True, choices=choice_list([
+        ("oidc", "OpenID Connect"), ("saml", "SAML 2.0")]))
+    discovery_url = URLField("Discovery or metadata URL", validators=[
+        DataRequired("Enter the provider's discovery URL (OpenID Connect) or metadata URL "
+                     "(SAML)."), Length(max=500)])
+    client_id = StringField("Client ID (OpenID Connect)", validators=[Length(max=200)])
     secret_ref = StringField("Client secret from", validators=[Length(max=200)])
     scopes = StringField("Scopes", default="openid email profile", validators=[
         DataRequired("Enter the scopes."), Length(max=300)])

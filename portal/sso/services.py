@@ -27,7 +27,7 @@ from portal.models import (
     User,
     VerifiedSegment,
 )
-from portal.sso import credentials, mapping, oidc
+from portal.sso import credentials, mapping, oidc, saml
 from portal.timeutil import now_utc
 
 log = logging.getLogger("portal.security")
@@ -51,6 +51,7 @@ class ProviderInput:
     attribute_mapping: str
     allow_password: bool
     enabled: bool
+    protocol: str = Protocol.OIDC.value
 
 
 def list_providers() -> list[IdentityProvider]:
@@ -78,6 +79,12 @@ def _check_input(data: ProviderInput, existing: IdentityProvider | None) -> str:
                               .where(IdentityProvider.slug == data.slug))
     if clash is not None and (existing is None or clash != existing.id):
         raise PortalError("Another provider already uses this short name.", field="slug")
+    if data.protocol == Protocol.SAML:
+        return _check_saml(data)
+    if data.protocol != Protocol.OIDC:
+        raise PortalError("Choose OpenID Connect or SAML 2.0.", field="protocol")
+    if not data.client_id.strip():
+        raise PortalError("Enter the client ID the provider gave the portal.", field="client_id")
     scopes = data.scopes.split()
     if "openid" not in scopes or not all(re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s)
                                          for s in scopes):
@@ -94,6 +101,19 @@ def _check_input(data: ProviderInput, existing: IdentityProvider | None) -> str:
     return json.dumps(parsed, indent=2, ensure_ascii=False)
 
 
+def _check_saml(data: ProviderInput) -> str:
+    if data.secret_ref.strip():
+        raise PortalError("A SAML provider needs no client secret: the portal does not sign "
+                          "its requests. Leave the field empty.", field="secret_ref")
+    try:
+        xml, _ = saml.fetch_metadata(data.discovery_url.strip(), fresh=True)
+    except oidc.ProviderUnavailable as err:
+        raise PortalError(f"The metadata URL does not work: {err.message}",
+                          field="discovery_url")
+    parsed = mapping.parse(data.attribute_mapping, saml.offered_attributes(xml))
+    return json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
 def save_provider(actor: User | None, data: ProviderInput,
                   provider: IdentityProvider | None = None) -> IdentityProvider:
     """Create or change a provider after checking that its discovery document, keys,
@@ -102,13 +122,14 @@ def save_provider(actor: User | None, data: ProviderInput,
     before_roles = provider.mapping.get("roles") if provider is not None else None
     creating = provider is None
     if provider is None:
-        provider = IdentityProvider(protocol=Protocol.OIDC.value)
+        provider = IdentityProvider()
         db.session.add(provider)
+    provider.protocol = data.protocol
     provider.slug = data.slug
     provider.name = data.name.strip()
     provider.button_label = data.button_label.strip()
     provider.discovery_url = data.discovery_url.strip()
-    provider.client_id = data.client_id.strip()
+    provider.client_id = data.client_id.strip() if data.protocol == Protocol.OIDC else ""
     provider.secret_ref = data.secret_ref.strip()
     provider.scopes = " ".join(data.scopes.split())
     provider.attribute_mapping = normalised
