@@ -41,15 +41,16 @@ def simplesamlphp_available() -> bool:
     return shutil.which("php") is not None and (SSP_WWW / "saml2" / "idp").is_dir()
 
 
-def self_signed(common_name: str) -> tuple[str, str]:
-    """A fresh RSA key and a self-signed certificate for it, both PEM."""
+def self_signed(common_name: str, valid_days: int = 365) -> tuple[str, str]:
+    """A fresh RSA key and a self-signed certificate for it, both PEM (a negative
+    `valid_days` gives a certificate that has already expired)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
+            .not_valid_before(now - dt.timedelta(days=max(1, -valid_days + 1)))
+            .not_valid_after(now + dt.timedelta(days=valid_days))
             .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
@@ -80,8 +81,11 @@ class LocalSamlProvider:
     slo_url: str
     users: dict = field(default_factory=lambda: json.loads(json.dumps(DEMO_USERS)))
     sign_assertion: bool = True
+    assertion_lifetime: int = 300
+    cert_valid_days: int = 365
     process: subprocess.Popen | None = None
     _dir: tempfile.TemporaryDirectory | None = None
+    _log_file: object = None
 
     @property
     def base(self) -> str:
@@ -100,7 +104,7 @@ class LocalSamlProvider:
         (root / "cert").mkdir()
         for name in ("log", "scratch", "data"):
             (root / name).mkdir()
-        key, cert = self_signed("Local SAML IdP")
+        key, cert = self_signed("Local SAML IdP", self.cert_valid_days)
         (root / "cert" / "idp.key").write_text(key)
         (root / "cert" / "idp.crt").write_text(cert)
         config = {
@@ -132,6 +136,7 @@ class LocalSamlProvider:
                   "NameIDFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
                   "saml20.sign.assertion": self.sign_assertion,
                   "saml20.sign.response": True,
+                  "assertion.lifetime": self.assertion_lifetime,
                   "userid.attribute": "uid"}
         (root / "metadata" / "saml20-idp-hosted.php").write_text(
             "<?php\n$metadata['__DYNAMIC:1__'] = " + _php(hosted) + ";\n")
@@ -155,9 +160,10 @@ class LocalSamlProvider:
         root = Path(self._dir.name)
         self._write(root)
         env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(root)}
+        self._log_file = (root / "log" / "php.log").open("w")
         self.process = subprocess.Popen(  # noqa: S603  # nosec B603
             [shutil.which("php") or "php", "-S", f"127.0.0.1:{self.port}", "-t", str(SSP_WWW)],
-            env=env, stdout=subprocess.DEVNULL, stderr=(root / "log" / "php.log").open("w"))
+            env=env, stdout=subprocess.DEVNULL, stderr=self._log_file)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -184,6 +190,9 @@ class LocalSamlProvider:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

@@ -43,6 +43,8 @@ from portal.sso.oidc import ProviderUnavailable, TokenRejected
 from portal.timeutil import now_utc
 
 MD_NS = "{urn:oasis:names:tc:SAML:2.0:metadata}"
+REJECTED = ("The identity provider's answer failed the portal's checks (signature, audience, "
+            "recipient or validity period).")
 DS_NS = "{http://www.w3.org/2000/09/xmldsig#}"
 
 _lock = threading.Lock()
@@ -221,10 +223,10 @@ def finish(metadata_url: str, ends: Endpoints, saml_response: str, request_id: s
     except ProviderUnavailable:
         raise
     except Exception:  # noqa: BLE001 - pysaml2 raises many types for one meaning
-        raise TokenRejected("The identity provider's answer failed the portal's checks "
-                            "(signature, audience, recipient or validity period).")
+        raise TokenRejected(REJECTED)
+    # pysaml2 answers None, not an error, for some failed checks (a wrong destination).
     if response is None or response.assertion is None:
-        raise TokenRejected("The identity provider's answer holds no assertion.")
+        raise TokenRejected(REJECTED)
     assertion = response.assertion
     _remember(assertion, provider_id)
     name_id = response.name_id
