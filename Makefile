@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := portal
 
-.PHONY: run test e2e demo sso-demo lint bench clean reliability audit audit-refresh pins
+.PHONY: run test e2e demo sso-demo saml-demo lint bench clean reliability audit audit-refresh pins
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,27 @@ sso-demo: $(VENV)/.installed node_modules/.package-lock.json
 	  --scopes "openid email profile membership" --mapping-file tools/sso-idp/demo-mapping.json; \
 	echo ""; \
 	echo "  Open http://127.0.0.1:5000/auth/login and press 'Sign in with your ALA membership'."; \
+	echo "  Ctrl-C stops the provider."; \
+	wait $$idp
+
+# The same with SAML 2.0: Debian's SimpleSAMLphp (apt-get install simplesamlphp php-cli
+# php-xml php-mbstring xmlsec1, as .ci/run does) on 127.0.0.1:8898 as the provider
+# "demo-saml" of the demo database. Same logins as sso-demo.
+SAML_DEMO_PORT ?= 8898
+saml-demo: $(VENV)/.installed
+	@set -e; \
+	$(BIN)/python -m tools.saml_idp --port $(SAML_DEMO_PORT) --slug demo-saml & idp=$$!; \
+	trap 'kill $$idp 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 1 40); do \
+	  curl -fs http://127.0.0.1:$(SAML_DEMO_PORT)/saml2/idp/metadata.php >/dev/null && break; \
+	  sleep 0.5; \
+	done; \
+	$(DEMO_ENV) $(BIN)/flask sso set-provider --protocol saml --slug demo-saml \
+	  --name "ALA member records (SAML demo)" --button-label "Sign in with your ALA membership (SAML)" \
+	  --discovery-url http://127.0.0.1:$(SAML_DEMO_PORT)/saml2/idp/metadata.php \
+	  --mapping-file tools/sso-idp/demo-mapping.json; \
+	echo ""; \
+	echo "  Open http://127.0.0.1:5000/auth/login and press 'Sign in with your ALA membership (SAML)'."; \
 	echo "  Ctrl-C stops the provider."; \
 	wait $$idp
 

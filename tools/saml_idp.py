@@ -83,13 +83,16 @@ class LocalSamlProvider:
     sign_assertion: bool = True
     assertion_lifetime: int = 300
     cert_valid_days: int = 365
+    # The name in its URLs: "localhost" makes it another site than a portal on 127.0.0.1
+    # (a real browser then sends no SameSite=Lax cookie with its POST to the portal).
+    host: str = "127.0.0.1"
     process: subprocess.Popen | None = None
     _dir: tempfile.TemporaryDirectory | None = None
     _log_file: object = None
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def metadata_url(self) -> str:
@@ -196,3 +199,33 @@ class LocalSamlProvider:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local SAML 2.0 identity provider "
+                                     "(SimpleSAMLphp) for `make saml-demo`.")
+    parser.add_argument("--port", type=int, default=8898)
+    parser.add_argument("--portal", default="http://127.0.0.1:5000")
+    parser.add_argument("--slug", default="demo-saml")
+    args = parser.parse_args()
+    sp = f"{args.portal}/sso/{args.slug}"
+    idp = LocalSamlProvider(port=args.port, sp_entity_id=f"{sp}/metadata", acs_url=f"{sp}/acs",
+                            slo_url=f"{sp}/slo").start()
+    print(f"Local SAML identity provider (SimpleSAMLphp) at {idp.base}; metadata "
+          f"{idp.metadata_url}")
+    for login, user in DEMO_USERS.items():
+        print(f"  login {login}  password {user['password']}  "
+              f"({user['attributes']['membership_status'][0]} member)")
+    try:
+        assert idp.process is not None
+        idp.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        idp.stop()
+
+
+if __name__ == "__main__":
+    main()

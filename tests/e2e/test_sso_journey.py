@@ -6,6 +6,7 @@ the admin's provider pages. axe-core and reflow on every page of the journey."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -157,3 +158,75 @@ def test_the_admin_provider_pages(sso_page, sso_site):
     sign_out(page)
 
 
+
+
+@pytest.fixture(scope="module")
+def saml_site(tmp_path_factory):
+    """A portal and Debian's SimpleSAMLphp as its SAML identity provider."""
+    from flask_migrate import upgrade
+
+    from tools.saml_idp import LocalSamlProvider, simplesamlphp_available
+
+    if not simplesamlphp_available():
+        pytest.skip("needs Debian's simplesamlphp and php-cli (see .ci/run)")
+    path = tmp_path_factory.mktemp("e2e-saml") / "portal.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                      "RATELIMIT_ENABLED": False})
+    server = LiveServer(app)
+    app.config["BASE_URL"] = server.url
+    idp = LocalSamlProvider(port=free_port(), sp_entity_id=f"{server.url}/sso/saml/metadata",
+                            acs_url=f"{server.url}/sso/saml/acs",
+                            slo_url=f"{server.url}/sso/saml/slo", host="localhost").start()
+    with app.app_context():
+        upgrade(revision="heads")
+        factories.load_plan()
+        services.save_provider(None, services.ProviderInput(
+            slug="saml", name="ALA member records", button_label="Sign in with ALA (SAML)",
+            discovery_url=idp.metadata_url, client_id="", secret_ref="", scopes="openid",
+            attribute_mapping=json.dumps(MAPPING), allow_password=True, enabled=True,
+            protocol="saml"))
+        db.session.commit()
+        db.session.remove()
+    server.start()
+    yield server
+    server.stop()
+    idp.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _saml_sign_in(page) -> None:
+    page.get_by_label("Username").fill("M-1001")
+    page.get_by_label("Password").fill("member-pass")
+    page.get_by_role("button", name=re.compile("Login", re.I)).click()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_member_signs_in_with_saml(browser, saml_site, javascript):
+    """The IdP's cross-site POST carries no Lax session cookie: the portal's page carries
+    the answer on in a same-site POST, by itself with JavaScript, with a button without."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900},
+                              java_script_enabled=javascript)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(saml_site.url + "/auth/login")
+        page.get_by_role("link", name="Sign in with ALA (SAML)").click()
+        _saml_sign_in(page)
+        if not javascript:
+            page.get_by_role("button", name=re.compile("Submit", re.I)).click()  # at the IdP
+            page.wait_for_url(saml_site.url + "/sso/saml/acs")
+            assert page.get_by_role("heading", level=1).inner_text() == "Continue signing in"
+            screenshot(page, "sso-saml-continue")
+            page.get_by_role("button", name="Continue").click()
+        else:
+            # The IdP's page posts by itself; then the portal's continuation page does.
+            page.wait_for_url(saml_site.url + "/")
+        page.wait_for_url(saml_site.url + "/")
+        assert "Welcome, Sam Okafor." in page.content()
+        if javascript:
+            page.goto(saml_site.url + "/account")
+            assert page.locator(".verified-segment").count() == 3
+            check_page(page, "saml account")
+    finally:
+        ctx.close()
