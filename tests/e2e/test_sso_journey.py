@@ -148,7 +148,7 @@ def test_the_admin_provider_pages(sso_page, sso_site):
     page.get_by_label("Name", exact=True).fill("Broken")
     page.get_by_label("Short name (in addresses)").fill("broken")
     page.get_by_label("Button label").fill("Sign in")
-    page.get_by_label("Discovery URL").fill("http://127.0.0.1:9/.well-known/openid-configuration")
+    page.get_by_label("Discovery or metadata URL").fill("http://127.0.0.1:9/.well-known/openid-configuration")
     page.get_by_label("Client ID").fill("portal")
     page.get_by_role("button", name="Save provider").click()
     page.wait_for_load_state()
