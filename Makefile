@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := portal
 
-.PHONY: run test e2e demo lint bench clean reliability audit audit-refresh pins privacy-audit
+.PHONY: run test e2e demo sso-demo saml-demo lint bench clean reliability audit audit-refresh pins privacy-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,7 @@ DEMO_SEED     ?= 1
 DEMO_PASSWORD ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(9))')
 # Expand once: the password printed must be the one the demo accounts got.
 DEMO_PASSWORD := $(DEMO_PASSWORD)
-DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB)
+DEMO_ENV      := DATABASE_URL=sqlite:///$(DEMO_DB) SSO_SECRETS_DIR=$(CURDIR)/instance/sso-secrets
 
 demo: $(VENV)/.installed
 	mkdir -p instance
@@ -79,6 +79,58 @@ demo: $(VENV)/.installed
 	@echo ""
 	$(DEMO_ENV) $(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The local OpenID Connect provider (oidc-provider) for the tests and sso-demo.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# Single sign-on against `make demo` (run that first, in another terminal): starts a local
+# OpenID Connect provider on 127.0.0.1:8899, sets it up as the provider "demo" in the demo
+# database and keeps it running until Ctrl-C. Members sign in with login M-1001, password
+# member-pass (M-1002 / lapsed-pass is a lapsed member the portal turns away).
+SSO_DEMO_PORT ?= 8899
+sso-demo: $(VENV)/.installed node_modules/.package-lock.json
+	mkdir -p instance/sso-secrets
+	@set -e; \
+	$(BIN)/python -m tools.sso_idp --port $(SSO_DEMO_PORT) \
+	  --redirect-uri http://127.0.0.1:5000/sso/demo/callback \
+	  --post-logout-uri http://127.0.0.1:5000/sso/signed-out \
+	  --secret-file instance/sso-secrets/demo-client-secret & idp=$$!; \
+	trap 'kill $$idp 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 1 40); do \
+	  curl -fs http://127.0.0.1:$(SSO_DEMO_PORT)/.well-known/openid-configuration >/dev/null && break; \
+	  sleep 0.5; \
+	done; \
+	$(DEMO_ENV) $(BIN)/flask sso set-provider --slug demo --name "ALA member records (demo)" \
+	  --button-label "Sign in with your ALA membership" \
+	  --discovery-url http://127.0.0.1:$(SSO_DEMO_PORT)/.well-known/openid-configuration \
+	  --client-id portal --secret-ref file:demo-client-secret \
+	  --scopes "openid email profile membership" --mapping-file tools/sso-idp/demo-mapping.json; \
+	echo ""; \
+	echo "  Open http://127.0.0.1:5000/auth/login and press 'Sign in with your ALA membership'."; \
+	echo "  Ctrl-C stops the provider."; \
+	wait $$idp
+
+# The same with SAML 2.0: Debian's SimpleSAMLphp (apt-get install simplesamlphp php-cli
+# php-xml php-mbstring xmlsec1, as .ci/run does) on 127.0.0.1:8898 as the provider
+# "demo-saml" of the demo database. Same logins as sso-demo.
+SAML_DEMO_PORT ?= 8898
+saml-demo: $(VENV)/.installed
+	@set -e; \
+	$(BIN)/python -m tools.saml_idp --port $(SAML_DEMO_PORT) --slug demo-saml & idp=$$!; \
+	trap 'kill $$idp 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 1 40); do \
+	  curl -fs http://127.0.0.1:$(SAML_DEMO_PORT)/saml2/idp/metadata.php >/dev/null && break; \
+	  sleep 0.5; \
+	done; \
+	$(DEMO_ENV) $(BIN)/flask sso set-provider --protocol saml --slug demo-saml \
+	  --name "ALA member records (SAML demo)" --button-label "Sign in with your ALA membership (SAML)" \
+	  --discovery-url http://127.0.0.1:$(SAML_DEMO_PORT)/saml2/idp/metadata.php \
+	  --mapping-file tools/sso-idp/demo-mapping.json; \
+	echo ""; \
+	echo "  Open http://127.0.0.1:5000/auth/login and press 'Sign in with your ALA membership (SAML)'."; \
+	echo "  Ctrl-C stops the provider."; \
+	wait $$idp
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -83,6 +83,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     reports_cli.init_app(app)
     app.cli.add_command(surveys_cli)
+    from portal.sso.cli import sso_cli
+
+    app.cli.add_command(sso_cli)
     from portal.disclosure import cli as privacy_cli
 
     privacy_cli.register(app)

@@ -187,6 +187,16 @@ class Config:
             "RATELIMIT_AUTH_PER_IP", "20 per minute;200 per hour")
         self.RATELIMIT_AUTH_PER_ACCOUNT = os.environ.get(
             "RATELIMIT_AUTH_PER_ACCOUNT", "10 per minute;50 per hour")
+        # Single sign-on (portal/sso/): client secrets are read from SSO_* environment
+        # variables or from files in SSO_SECRETS_DIR, never from the database.
+        self.SSO_SECRETS_DIR = os.environ.get("SSO_SECRETS_DIR", "")
+        self.SSO_HTTP_TIMEOUT_SECONDS = _env_int("SSO_HTTP_TIMEOUT_SECONDS", 5)
+        self.SSO_METADATA_CACHE_SECONDS = _env_int("SSO_METADATA_CACHE_SECONDS", 300)
+        self.SSO_CLOCK_SKEW_SECONDS = _env_int("SSO_CLOCK_SKEW_SECONDS", 60)
+        self.SSO_FLOW_MINUTES = _env_int("SSO_FLOW_MINUTES", 10)
+        self.SSO_LINK_MINUTES = _env_int("SSO_LINK_MINUTES", 30)
+        # Plain-http providers are accepted on 127.0.0.1 only, unless this is set.
+        self.SSO_ALLOW_HTTP = _env_bool("SSO_ALLOW_HTTP", False)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in dir(self) if k.isupper()}

@@ -42,8 +42,16 @@ def _segment_label(key: str) -> str:
     return dim.label if dim else key
 
 
+def _sso_providers():
+    """The sign-in buttons of the enabled identity providers (portal/sso/)."""
+    from portal.sso.services import enabled_providers
+
+    return enabled_providers()
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["id_url"] = id_url
+    app.jinja_env.globals["sso_providers"] = _sso_providers
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date

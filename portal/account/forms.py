@@ -45,6 +45,13 @@ for _dim in segments.DIMENSIONS:
     setattr(ProfileForm, _dim.key, _segment_field(_dim))
 
 
+class DeleteSsoAccountForm(FlaskForm):
+    email = StringField("Your e-mail address", validators=[
+        DataRequired("Type the e-mail address of your account to confirm."),
+        Length(max=254, message="An e-mail address has at most 254 characters."),
+    ])
+
+
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[
         DataRequired("Enter your password to confirm."),

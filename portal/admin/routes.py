@@ -11,6 +11,7 @@ from portal.admin import (  # noqa: F401
     campaign_views,
     plan_views,
     registration_views,
+    sso_views,
     user_views,
 )
 from portal.admin.blueprint import bp

@@ -30,10 +30,15 @@ from portal.security import (
     recent_login_required,
     start_session,
 )
+from portal.sso.routes import provider_logout_url
+from portal.sso.services import password_allowed
 from portal.urls import safe_next
 
 log = logging.getLogger("portal.security")
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+SSO_ONLY = ("Your association signs you in to the portal: use its button above instead of a "
+            "password or an e-mailed link.")
 
 
 def _sign_in(user, remember: bool) -> None:
@@ -75,6 +80,9 @@ def login():
             return (render_template("auth/login.html", form=form), err.status,
                     {"Retry-After": str(err.retry_after)})
         db.session.commit()
+        if attempt.user is not None and not password_allowed(attempt.user):
+            form.password.errors.append(SSO_ONLY)
+            return render_template("auth/login.html", form=form), 403
         if attempt.user is not None:
             return _signed_in_response(attempt, form.email.data, bool(form.remember.data))
         if attempt.alert_user_id is not None:
@@ -118,6 +126,9 @@ def link_signin(token: str):
             return render_template("auth/login_link_confirm.html", form=form,
                                    error=err.message), err.status
         db.session.commit()
+        if not password_allowed(attempt.user):
+            return render_template("auth/login_link_confirm.html", form=form,
+                                   error=SSO_ONLY), 403
         response = _signed_in_response(attempt, attempt.user.email, remember=False)
         # No password was typed: pages that want a recent password still ask for it.
         session.pop("password_at", None)
@@ -129,11 +140,17 @@ def link_signin(token: str):
 @login_required
 def logout():
     log.info("logout user=%s", current_user.id)
+    # Before the session is cleared: a provider session ends at the provider too.
+    provider_logout = provider_logout_url()
     services.end_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
     clear_session()
     flash("You have signed out.", "info")
+    if provider_logout:
+        # A page of its own, not a redirect: the sign-out form's CSP (form-action 'self')
+        # would stop a redirect to the provider.
+        return render_template("sso/signing_out.html", url=provider_logout)
     return redirect(url_for("main.home"))
 
 

@@ -48,6 +48,14 @@ from portal.models.reports import (
     ReportRater,
 )
 from portal.models.signin import SigninAccountFailures, SigninThrottle
+from portal.models.sso import (
+    ExternalIdentity,
+    IdentityProvider,
+    Protocol,
+    SamlAssertion,
+    SsoPendingLink,
+    VerifiedSegment,
+)
 from portal.models.survey import (
     QuestionType,
     Survey,
@@ -114,6 +122,12 @@ __all__ = [
     "Role",
     "SigninAccountFailures",
     "SigninThrottle",
+    "ExternalIdentity",
+    "IdentityProvider",
+    "Protocol",
+    "SamlAssertion",
+    "SsoPendingLink",
+    "VerifiedSegment",
     "RoundStatus",
     "User",
     "QuestionType",

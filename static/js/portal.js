@@ -7,6 +7,12 @@
   if (summary) {
     summary.focus();
   }
+  // A form marked data-autosubmit carries a sign-in answer on to the portal (SAML):
+  // without JavaScript its button does the same.
+  var auto = document.querySelector("form[data-autosubmit]");
+  if (auto) {
+    auto.submit();
+  }
   // Ask before destructive actions marked with data-confirm.
   document.addEventListener("submit", function (event) {
     var form = event.target;

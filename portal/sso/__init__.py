@@ -1,0 +1,1 @@
+"""Single sign-on with the association's member system (OpenID Connect)."""
