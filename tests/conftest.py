@@ -81,6 +81,11 @@ def _schema(database_url) -> str:
 
 
 def _wipe() -> None:
+    from portal.disclosure import surveys
+
+    # Survey disclosure decisions are kept across requests per survey state; a wiped
+    # database starts its ids again, so forget them with it.
+    surveys._ACROSS_REQUESTS.clear()
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
