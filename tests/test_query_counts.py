@@ -255,7 +255,8 @@ PAGES = [
     page("member", "/account"),
     page("member", "/account/data", "Recommend us?"),
     # Leadership
-    page("leader", "/reports/", "Possible overkill"),
+    page("leader", "/reports/", "Top priorities"),
+    page("leader", "/reports/priorities", "Priority class"),
     page("leader", "/reports/charts", "Possible overkill"),
     # Shares of groups of three hide (one side is below the threshold): means show.
     page("leader", "/reports/segments?measure=importance_mean",

@@ -58,7 +58,7 @@ def test_one_member_who_did_not_rate_is_not_given_away(client, login, leader, cl
     rows = _participation_rows(client, closed)
     assert rows[("All", "All eligible members")] == ["32", REASON, REASON]
     assert not any(v == "31" for row in rows.values() for v in row[1:])
-    html = client.get(f"/reports/?round={closed.id}").get_data(as_text=True)
+    html = client.get(f"/reports/priorities?round={closed.id}").get_data(as_text=True)
     assert REASON in html and "31 of 32" not in html
     board = client.get(f"/reports/board?round={closed.id}").get_data(as_text=True)
     assert "Participation:" in board and REASON in board

@@ -105,7 +105,7 @@ def test_rating_through_the_forms_keeps_the_summaries_and_dashboard_exact(
     assert rows["A4"]["Raters"] in ("0", "–", "")
     # A1 was last rated importance 1 (not important): the mean is exactly 1.
     assert float(rows["A1"]["Mean importance"]) == pytest.approx(1.0)
-    html = client.get(f"/reports/?round={rnd.id}").get_data(as_text=True)
+    html = client.get(f"/reports/priorities?round={rnd.id}").get_data(as_text=True)
     assert "There are no ratings" not in html
     part = client.get(f"/reports/export/dashboard/participation.csv?round={rnd.id}")
     assert "All eligible members,2,1" in part.get_data(as_text=True).replace('"', "")

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from portal import segments
 from portal.models import FeedbackRound
-from portal.reports import chartdata, comments, dashboard, heatmap, participation, queries, trends
+from portal.reports import (
+    chartdata,
+    comments,
+    dashboard,
+    disagree,
+    labels,
+    participation,
+    queries,
+    trends,
+)
 from portal.reports.tables import Table
 from portal.survey_results.highlights import SurveyHighlight, board_highlights
 from portal.timeutil import now_utc
@@ -21,7 +29,7 @@ class BoardReport:
     dash: dashboard.Dashboard
     headline: Table
     charts: list[chartdata.Chart]
-    highlights: list[dict] = field(default_factory=list)
+    highlights: list[disagree.Disagreement] = field(default_factory=list)
     themes: comments.CommentSummary | None = None
     surveys: list[SurveyHighlight] = field(default_factory=list)
     trends: trends.Trends | None = None
@@ -34,8 +42,9 @@ class BoardReport:
         return out
 
 
-def build(rnd: FeedbackRound, max_highlights: int = 8) -> BoardReport:
-    dash = dashboard.build(rnd)
+def build(rnd: FeedbackRound, max_highlights: int = 8,
+          reference: str = labels.MIDPOINT) -> BoardReport:
+    dash = dashboard.build(rnd, reference=reference)
     full = dash.tables["priorities"]
     headline = Table("headline", f"Headline: objectives by share rating importance 4–5, "
                      f"{rnd.name}", [c for c in full.columns if c.key in HEADLINE_KEYS],
@@ -49,13 +58,7 @@ def build(rnd: FeedbackRound, max_highlights: int = 8) -> BoardReport:
     report.surveys = board_highlights(report.generated_at)
     if dash.empty:
         return report
-    highlights = []
-    for dim in segments.DIMENSIONS:
-        hm = heatmap.build(rnd, dim.key)
-        for f in hm.flags:
-            highlights.append({**f, "dimension": dim.label})
-    highlights.sort(key=lambda f: -abs(f["diff"]))
-    report.highlights = highlights[:max_highlights]
+    report.highlights = disagree.find(rnd)[:max_highlights]
     report.themes = comments.summarise(comments.CommentFilter(round_id=rnd.id), top_n=3)
     rounds = queries.all_rounds()
     before = queries.previous_round(rnd, rounds)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from portal import charts
-from portal.reports.dashboard import Dashboard, ObjectiveRow
-from portal.reports.tables import Cell, Column, Table, mean_cell, share_cell, text_cell
+from portal.reports.dashboard import Dashboard, ObjectiveRow, label_cell
+from portal.reports.tables import Cell, Column, Table, mean_cell, share_cell
 
 
 @dataclass
@@ -51,11 +51,10 @@ def ipa_chart(dash: Dashboard) -> Chart:
     ci, cp = dash.centre
     title = f"Importance against performance, {dash.round.name}"
     desc = ("Each point is an objective at its mean importance (across) and mean performance "
-            "(up). Dashed crosshairs sit at the averages over objectives "
-            + (f"({ci:.2f} importance, {cp:.2f} performance)" if ci is not None else "")
-            + "; the dotted diagonal marks performance equal to importance. Objectives to "
-            "the lower right (“Concentrate here”) matter more than members think they are "
-            "served.")
+            f"(up). Dashed crosshairs sit at {dash.reference.text}; the dotted diagonal "
+            "marks performance equal to importance. Objectives to the lower right matter "
+            "more than members think they are served. Each objective's priority class in "
+            "the table comes from its intervals, not from where its point falls.")
     points = [charts.Point(r.objective.code, r.est.imp_mean.mean, r.est.perf_mean.mean)
               for r in rows]
     table = Table("importance-performance", title, [
@@ -64,11 +63,12 @@ def ipa_chart(dash: Dashboard) -> Chart:
                                                         "upper 95%")),
         Column("perf", "Mean performance", export_labels=("Mean performance", "lower 95%",
                                                           "upper 95%")),
-        Column("quadrant", "Quadrant", numeric=False)], row_header="objective")
+        Column("quadrant", "Priority class", numeric=False,
+               export_labels=("Priority class", "Compared with"))], row_header="objective")
     table.rows = [{"objective": _objective(r),
                    "imp": mean_cell(r.est.imp_mean, True, digits=r.est.digits("imp_mean")),
                    "perf": mean_cell(r.est.perf_mean, True, digits=r.est.digits("perf_mean")),
-                   "quadrant": text_cell(r.quadrant or "–")} for r in rows]
+                   "quadrant": label_cell(r.quadrant, r.est, dash.reference)} for r in rows]
     svg = charts.scatter(points, ci, cp, title, desc)
     return Chart("ipa", title, desc, svg, table)
 

@@ -38,6 +38,9 @@ NOT_ANSWERED = ""
 _MEMBER_FIELDS = ("active", "email_verified_at", *segments.KEYS)
 
 
+BASE_DESCRIPTION = "active member accounts with a verified e-mail address"
+
+
 def eligible_members() -> sa.Select:
     """Members who may rate: active accounts with a verified e-mail address."""
     return sa.select(User.id, *[getattr(User, k) for k in segments.KEYS]).where(
