@@ -344,8 +344,9 @@ def quadrant(importance: float | None, performance: float | None,
 
 
 def percent(count: int | None, total: int) -> float | None:
-    """count as a percentage of total; None when the count is hidden or total is 0."""
-    if count is None or not total:
+    """count as a percentage of total; None when the count is hidden, total is 0 or
+    the count exceeds the total (a rate is never above 100%)."""
+    if count is None or not total or total <= 0 or not 0 <= count <= total:
         return None
     return 100.0 * count / total
 

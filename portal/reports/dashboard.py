@@ -11,6 +11,7 @@ from portal.models import FeedbackRound, Objective
 from portal.reports import labels, queries
 from portal.reports.aggregates import ALL
 from portal.reports.estimates import SliceEstimate, estimate
+from portal.reports.participation import base_description as participation_base
 from portal.reports.participation import participation
 from portal.reports.tables import (
     Cell,
@@ -192,7 +193,7 @@ def participation_table(rnd: FeedbackRound, source: str = "summary") -> Table:
     overall, by_dim = participation(rnd.id, source)
     table = Table("participation", f"Participation, {rnd.name}", PARTICIPATION_COLUMNS,
                   row_header="segment",
-                  note="Eligible members: active accounts with a verified e-mail address. "
+                  note=f"Eligible members: {participation_base()}. "
                        "Segments as members describe themselves today.")
 
     def row(dim_label: str, p) -> dict[str, Cell]:

@@ -1,5 +1,5 @@
 """The eligible base that participation and response rates are measured against,
-described once for every page that names it."""
+described once for every page that names it (portal.reports.participation)."""
 
 from __future__ import annotations
 
@@ -7,5 +7,5 @@ from portal.reports import participation
 
 
 def base_description() -> str:
-    """What "eligible members" means on the leadership pages."""
-    return participation.BASE_DESCRIPTION
+    """What "eligible members" means on the leadership pages right now."""
+    return participation.base_description()
