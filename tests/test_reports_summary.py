@@ -55,8 +55,8 @@ def test_summary_cards_say_each_headline_with_figure_and_interval(client, rated,
     cards = _cards(html)
     assert list(cards) == ["participation", "priorities", "shortfalls", "changes", "segments",
                            "surveys"]
-    # 107 members + the leader are eligible; 92 members rated.
-    assert "92 of 108 eligible members (85%) rated objectives in Spring 2026" in cards[
+    # 107 members are eligible (the leader is staff); 92 members rated.
+    assert "92 of 107 eligible members (86%) rated objectives in Spring 2026" in cards[
         "participation"]
     # The top priority with its share and its Wilson interval, name beside the code.
     assert re.search(r"A\d [A-Z][^:]+: \d+% of members rate it important \(\d+–\d+%\)",

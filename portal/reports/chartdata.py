@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from portal import charts
 from portal.reports.dashboard import Dashboard, ObjectiveRow, label_cell
+from portal.reports.labels import short_name
 from portal.reports.tables import Cell, Column, Table, mean_cell, share_cell
 
 
@@ -25,14 +26,17 @@ def _objective(r: ObjectiveRow) -> Cell:
                 (r.objective.domain.position, r.objective.position), sub=r.objective.text)
 
 
-def share_chart(dash: Dashboard) -> Chart:
+def share_chart(dash: Dashboard, names: bool = False) -> Chart:
+    """The ranking by share rating importance 4–5; `names`: objective names beside the
+    codes on the chart (the board summary), not codes alone."""
     rows = sorted((r for r in dash.rows if r.est.show_share() and r.est.imp_high.p is not None),
                   key=lambda r: -r.est.imp_high.p)
     title = f"Share of members rating each objective important (4–5), {dash.round.name}"
     desc = ("Objectives ranked by the share rating importance 4 or 5, with 95% Wilson "
             "intervals. Overlapping intervals mean the ranking between those objectives "
             "is uncertain.")
-    items = [charts.Interval(r.objective.code, r.est.imp_high.p, r.est.imp_high.lo,
+    items = [charts.Interval(f"{r.objective.code} {short_name(r.objective.text)}" if names
+                             else r.objective.code, r.est.imp_high.p, r.est.imp_high.lo,
                              r.est.imp_high.hi) for r in rows]
     table = Table("share-ranked", title, [
         Column("rank", "Rank"), Column("objective", "Objective", numeric=False,
@@ -41,8 +45,9 @@ def share_chart(dash: Dashboard) -> Chart:
                                                           "upper 95%"))], row_header="objective")
     table.rows = [{"rank": Cell(str(i), (i,), i), "objective": _objective(r),
                    "share": share_cell(r.est.imp_high, True)} for i, r in enumerate(rows, 1)]
-    svg = charts.dot_whisker(items, title, desc, axis_label="Share rating 4–5 (95% interval)")
-    return Chart("share", title, desc, svg, table)
+    svg = charts.dot_whisker(items, title, desc, axis_label="Share rating 4–5 (95% interval)",
+                             **({"label_width": 330, "width": 980} if names else {}))
+    return Chart("share-named" if names else "share", title, desc, svg, table)
 
 
 def ipa_chart(dash: Dashboard) -> Chart:

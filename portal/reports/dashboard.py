@@ -74,7 +74,11 @@ OBJECTIVE_COLUMNS = [
 def label_cell(label: str | None, e: SliceEstimate, ref: labels.Reference) -> Cell:
     """The priority class with the reference it was judged against beneath it."""
     if label is None:
-        return suppressed_cell(2) if e.rows else empty_cell(2)
+        if not e.rows:
+            return empty_cell(2)
+        # Enough raters, but the disclosure step withheld a mean: say so, not "fewer".
+        return suppressed_cell(2, privacy.withheld_label() if e.show_importance
+                               and e.show_performance else None)
     return Cell(label, (label, ref.text), labels.ORDER[label], sub=ref.short)
 
 

@@ -21,6 +21,7 @@ from portal.reports import (
     heatmap,
     labels,
     participation,
+    pdf,
     queries,
     snapshots,
     summary,
@@ -300,6 +301,19 @@ def board_view():
                            page="board")
 
 
+@bp.get("/board.pdf", endpoint="board_pdf")
+def board_pdf_view():
+    """The board report as a PDF made on the server (portal.reports.pdf)."""
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        abort(404)
+    body = pdf.render(board.build(rnd, reference=_reference()))
+    resp = Response(body, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'inline; filename="board-report-round{rnd.id}.pdf"'
+    return resp
+
+
 # ---------------------------------------------------------------------------
 # Exports: the same Table objects the pages render, so the same suppression.
 
@@ -407,4 +421,6 @@ def _template_helpers():
             "privacy_min_n": privacy.min_n(), "privacy_min_comments": privacy.min_comments(),
             "charts": charts, "update_labels": UPDATE_STATUS_LABELS,
             "sentiment_label": sentiment.label, "snapshot_as_of": snapshots.as_of,
-            "shortfalls": labels.shortfalls, "short_name": labels.short_name}
+            "shortfalls": labels.shortfalls, "short_name": labels.short_name,
+            "base_description": participation.base_description,
+            "suppressed_label": privacy.suppressed_label()}
