@@ -33,8 +33,8 @@ def test_summary_cards_in_the_browser(page, live_app):
     # Keyboard: the shortfalls card's evidence link opens the gap chart.
     link = page.locator("#card-shortfalls .card-link a")
     link.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation(timeout=60_000):
+        page.keyboard.press("Enter")
     assert "/reports/charts" in page.url
     # The reference switch, through the form.
     page.goto(page.base + f"/reports/priorities?round={round_id}")
