@@ -35,7 +35,8 @@ def share_chart(dash: Dashboard, names: bool = False) -> Chart:
     desc = ("Objectives ranked by the share rating importance 4 or 5, with 95% Wilson "
             "intervals. Overlapping intervals mean the ranking between those objectives "
             "is uncertain.")
-    items = [charts.Interval(f"{r.objective.code} {short_name(r.objective.text)}" if names
+    # Names cut to 36 characters fit the label column at 12 px bold in any sans font.
+    items = [charts.Interval(f"{r.objective.code} {short_name(r.objective.text, 36)}" if names
                              else r.objective.code, r.est.imp_high.p, r.est.imp_high.lo,
                              r.est.imp_high.hi) for r in rows]
     table = Table("share-ranked", title, [
@@ -46,7 +47,7 @@ def share_chart(dash: Dashboard, names: bool = False) -> Chart:
     table.rows = [{"rank": Cell(str(i), (i,), i), "objective": _objective(r),
                    "share": share_cell(r.est.imp_high, True)} for i, r in enumerate(rows, 1)]
     svg = charts.dot_whisker(items, title, desc, axis_label="Share rating 4–5 (95% interval)",
-                             **({"label_width": 330, "width": 980} if names else {}))
+                             **({"label_width": 340, "width": 980} if names else {}))
     return Chart("share-named" if names else "share", title, desc, svg, table)
 
 
