@@ -52,9 +52,10 @@ def test_board_report_page_and_pdf(page, live_app):
     page.goto(page.base + f"/reports/board?round={round_id}", timeout=90_000)
     check_page(page, "leader board document", shots=True)
     assert page.locator("#appendix-title").inner_text() == "Appendix"
-    with page.expect_response(lambda r: "/reports/board.pdf" in r.url, timeout=90_000) as info:
-        page.evaluate("url => fetch(url)", page.base + f"/reports/board.pdf?round={round_id}")
-    resp = info.value
+    # The download link, fetched with the page's own session.
+    href = page.get_by_role("link", name="Download the board report as a PDF").get_attribute(
+        "href")
+    resp = page.request.get(page.base + href, timeout=120_000)
     assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
     assert resp.body()[:5] == b"%PDF-"
     page.emulate_media(media="print")
