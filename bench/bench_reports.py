@@ -50,7 +50,8 @@ TARGET_MS = 100.0
 FULL_MEMBERS, FULL_RESPONSES = 50_000, 20_000
 NEW_RATINGS, NEW_RESPONSES = 50, 10
 PAGES = {
-    "dashboard": "/reports/?round={r}",
+    "summary": "/reports/?round={r}",
+    "dashboard": "/reports/priorities?round={r}",
     "segment heatmap": "/reports/segments?round={r}&dimension=library_type",
     "heatmap, 2 crossed": "/reports/segments?round={r}&dimension=career_stage&by=region",
     "objective drill-down": "/reports/objectives/A1?round={r}",

@@ -76,13 +76,14 @@ def _empty(title: str, desc: str) -> Markup:
 
 
 def dot_whisker(items: Sequence[Interval], title: str, desc: str, lo: float = 0.0,
-                hi: float = 1.0, percent: bool = True, axis_label: str = "") -> Markup:
-    """Ranked dots with interval whiskers, one row per item (already in rank order)."""
+                hi: float = 1.0, percent: bool = True, axis_label: str = "",
+                label_width: int = 56, width: int = 640) -> Markup:
+    """Ranked dots with interval whiskers, one row per item (already in rank order).
+    `label_width`: room left of the axis for the row labels (names need more)."""
     items = [i for i in items if i.value is not None]
     if not items:
         return _empty(title, desc)
-    left, right, top, row = 56, 24, 34, 24
-    width = 640
+    left, right, top, row = label_width, 24, 34, 24
     height = top + row * len(items) + 40
     x = _scale(lo, hi, left, width - right)
     body = []

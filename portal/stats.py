@@ -238,6 +238,22 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | Non
     return z, _norm_two_sided(z)
 
 
+def share_test(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
+    """Test of p1 = p2 for two groups: ("z", p) from the pooled two-proportion z test,
+    or ("exact", p) from Fisher's exact test of the 2x2 table when any expected
+    count is under 5 (where the normal approximation is not to be trusted)."""
+    if n1 <= 0 or n2 <= 0:
+        return "z", None
+    total, yes = n1 + n2, k1 + k2
+    expected = [n * side / total for n in (n1, n2) for side in (yes, total - yes)]
+    if min(expected) < 5:
+        from scipy.stats import fisher_exact
+
+        res = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="two-sided")
+        return "exact", float(min(1.0, res.pvalue))
+    return "z", two_proportion_test(k1, n1, k2, n2)[1]
+
+
 def proportion_difference(k1: int, n1: int, k2: int, n2: int,
                           confidence: float = CONFIDENCE) -> Difference:
     """p1 - p2 with Newcombe's hybrid score interval (built from the two Wilson
@@ -328,8 +344,9 @@ def quadrant(importance: float | None, performance: float | None,
 
 
 def percent(count: int | None, total: int) -> float | None:
-    """count as a percentage of total; None when the count is hidden or total is 0."""
-    if count is None or not total:
+    """count as a percentage of total; None when the count is hidden, total is 0 or
+    the count exceeds the total (a rate is never above 100%)."""
+    if count is None or not total or total <= 0 or not 0 <= count <= total:
         return None
     return 100.0 * count / total
 

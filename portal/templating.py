@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask import Flask, request, url_for
 
-from portal import segments
+from portal import numfmt, segments
 from portal.markdown import render_markdown
 
 
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["segment_label"] = _segment_label
+    numfmt.init_app(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -135,7 +135,20 @@ def test_roster_import_replaces_the_roster(client, admin, login):
     db.session.refresh(existing)
     assert existing.member_number == "A2" and existing.membership_type == "student"
     assert len(_audit("roster.import")) == 1
-    _upload(client, "member_id,email,membership_type\nB1,three@example.org,retired\n")
+    # Replacing asks first, shows what changes and keeps the file for the answer.
+    replacement = "member_id,email,membership_type\nB1,three@example.org,retired\n"
+    resp = _upload(client, replacement)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Replace the roster?" in html
+    assert "1 would be added, 2 removed and" in html and "the file lists 1." in html
+    assert len(db.session.scalars(sa.select(RosterEntry.email)).all()) == 2
+    # Not ticked: still asks, nothing replaced.
+    resp = client.post_form("/admin/registration/roster", {"pending": replacement})
+    assert resp.status_code == 200 and "Replace the roster?" in resp.get_data(as_text=True)
+    assert len(db.session.scalars(sa.select(RosterEntry.email)).all()) == 2
+    resp = client.post_form("/admin/registration/roster",
+                            {"pending": replacement, "confirm": "y"})
+    assert resp.status_code == 302
     assert db.session.scalars(sa.select(RosterEntry.email)).all() == ["three@example.org"]
 
 

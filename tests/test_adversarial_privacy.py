@@ -24,6 +24,8 @@ def data(app, plan):
     rnd = factories.make_round()
     west = factories.make_members(30, region="west", career_stage="early")
     lone = factories.make_members(1, region="south", career_stage="early")[0]
+    # One eligible member who takes part in nothing (the leader, staff, is not eligible).
+    factories.make_members(1, region="west", career_stage="mid")
     a1 = factories.objective("A1")
     for i, u in enumerate(west):
         factories.make_rating(u, a1, rnd, 5, 5)

@@ -146,6 +146,9 @@ def crawl(client, extra_seeds: list[str], limit: int = 120) -> tuple[list[str], 
         resp = client.get(url)
         assert resp.status_code < 500, (url, resp.status_code)
         if "text/html" not in resp.headers.get("Content-Type", ""):
+            # Close it: a streamed export (CSV, XLSX) left open pops its request
+            # context later, out of order.
+            resp.close()
             continue
         check = PageCheck()
         check.feed(resp.get_data(as_text=True))

@@ -42,7 +42,7 @@ def test_the_drilldown_hides_a_share_whose_other_side_is_one_member(client, lops
 
 def test_dashboard_charts_and_export_leave_the_share_out(client, lopsided, leader, login):
     login(leader)
-    dash = client.get("/reports/").get_data(as_text=True)
+    dash = client.get("/reports/priorities").get_data(as_text=True)
     assert "97% rate it" not in dash and HIDDEN in dash
     charts = client.get("/reports/charts").get_data(as_text=True)
     assert "97%" not in charts and "96.8" not in charts

@@ -255,7 +255,8 @@ PAGES = [
     page("member", "/account"),
     page("member", "/account/data", "Recommend us?"),
     # Leadership
-    page("leader", "/reports/", "Possible overkill"),
+    page("leader", "/reports/", "Top priorities"),
+    page("leader", "/reports/priorities", "Priority class"),
     page("leader", "/reports/charts", "Possible overkill"),
     # Segments with small cells show shares, not means (portal.disclosure.segment_rows):
     # the grown table says which means it withholds; crossed cells still show means.

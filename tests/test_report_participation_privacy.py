@@ -44,9 +44,9 @@ def _participation_rows(client, rnd) -> dict[tuple[str, str], list[str]]:
 
 
 def test_one_member_who_did_not_rate_is_not_given_away(client, login, leader, closed, a1):
-    # 31 members and the leader are eligible; the 31 members rate: 31 of 32.
-    members = factories.make_members(31, career_stage="mid")
-    _rate(members, closed, a1)
+    # 32 members are eligible (the leader's staff account is not); 31 rate: 31 of 32.
+    members = factories.make_members(32, career_stage="mid")
+    _rate(members[:31], closed, a1)
     overall, by_dim = participation.participation(closed.id)
     assert (overall.eligible, overall.raters, overall.rate) == (32, None, None)
     assert overall.reason == REASON == privacy.split_suppressed_label()
@@ -58,7 +58,7 @@ def test_one_member_who_did_not_rate_is_not_given_away(client, login, leader, cl
     rows = _participation_rows(client, closed)
     assert rows[("All", "All eligible members")] == ["32", REASON, REASON]
     assert not any(v == "31" for row in rows.values() for v in row[1:])
-    html = client.get(f"/reports/?round={closed.id}").get_data(as_text=True)
+    html = client.get(f"/reports/priorities?round={closed.id}").get_data(as_text=True)
     assert REASON in html and "31 of 32" not in html
     board = client.get(f"/reports/board?round={closed.id}").get_data(as_text=True)
     assert "Participation:" in board and REASON in board
@@ -66,7 +66,7 @@ def test_one_member_who_did_not_rate_is_not_given_away(client, login, leader, cl
 
 
 def test_a_split_with_both_sides_large_enough_is_shown(client, login, leader, closed, a1):
-    members = factories.make_members(19, career_stage="mid")    # + the leader: 20
+    members = factories.make_members(20, career_stage="mid")    # the leader is staff
     _rate(members[:10], closed, a1)
     overall, _ = participation.participation(closed.id)
     assert (overall.eligible, overall.raters, overall.reason) == (20, 10, "")
@@ -95,7 +95,7 @@ def test_a_segment_with_one_non_rater_is_withheld_with_a_complement(closed, a1, 
 
 def test_open_round_participation_moves_in_steps(client, login, leader, plan, a1):
     rnd = factories.make_round("Open round")
-    members = factories.make_members(40, career_stage="mid")
+    members = factories.make_members(41, career_stage="mid")    # the leader is staff
     _rate(members[:20], rnd, a1)
     login(leader)
     first = _participation_rows(client, rnd)[("All", "All eligible members")]

@@ -146,7 +146,7 @@ def test_closing_the_round_shows_the_final_live_figures(as_leader, rnd, a1):
     db.session.commit()
     final = _read(as_leader, rnd, a1)
     assert final.rows == 15 and final.importance == {4: 12, 2: 3}
-    html = as_leader.get(f"/reports/?round={rnd.id}").get_data(as_text=True)
+    html = as_leader.get(f"/reports/priorities?round={rnd.id}").get_data(as_text=True)
     assert "Figures as of" not in html
     # The copies of a closed round (and the change rows naming members) are dropped.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSnapshot)) == 0
@@ -169,7 +169,8 @@ def test_a_slice_below_the_threshold_has_no_snapshot_and_shows_no_figures(as_lea
     assert "fewer than 10" in a1_row
 
 
-@pytest.mark.parametrize("path", ["/reports/?round={r}", "/reports/objectives/A1?round={r}",
+@pytest.mark.parametrize("path", ["/reports/?round={r}", "/reports/priorities?round={r}",
+                                  "/reports/objectives/A1?round={r}",
                                   "/reports/segments?round={r}&dimension=career_stage",
                                   "/reports/segments?round={r}&dimension=career_stage&by=region",
                                   "/reports/charts?round={r}", "/reports/board?round={r}",

@@ -96,7 +96,7 @@ def test_rating_through_the_forms_keeps_the_summaries_and_dashboard_exact(
     _rate_domain(client, "A", {"A2": (None, "5"), "A3": ("2", "2")})
     _verify(runner)
     assert _raters(rnd) == {rater.id: 3}
-    assert _participation(rnd)[("", "")] == (2, 1)     # rater and leader are eligible
+    assert _participation(rnd)[("", "")] == (1, 1)     # the leader is staff: not eligible
     assert _participation(rnd)[("region", "west")] == (1, 1)
 
     login(leader)
@@ -105,10 +105,10 @@ def test_rating_through_the_forms_keeps_the_summaries_and_dashboard_exact(
     assert rows["A4"]["Raters"] in ("0", "–", "")
     # A1 was last rated importance 1 (not important): the mean is exactly 1.
     assert float(rows["A1"]["Mean importance"]) == pytest.approx(1.0)
-    html = client.get(f"/reports/?round={rnd.id}").get_data(as_text=True)
+    html = client.get(f"/reports/priorities?round={rnd.id}").get_data(as_text=True)
     assert "There are no ratings" not in html
     part = client.get(f"/reports/export/dashboard/participation.csv?round={rnd.id}")
-    assert "All eligible members,2,1" in part.get_data(as_text=True).replace('"', "")
+    assert "All eligible members,1,1" in part.get_data(as_text=True).replace('"', "")
 
 
 def test_many_members_through_the_form_give_the_dashboard_their_counts(
@@ -190,10 +190,11 @@ def test_deactivation_and_reactivation_move_eligibility(client, login, plan, rnd
     _rate(client, "A4", "3", "3")
     login(admin)
     assert client.post_form(f"/admin/users/{rater.id}/deactivate").status_code == 302
-    assert _participation(rnd)[("", "")] == (1, 0)       # only the admin is eligible now
+    # Nobody is eligible now (the admin is staff).
+    assert _participation(rnd).get(("", ""), (0, 0)) == (0, 0)
     _verify(runner)
     assert client.post_form(f"/admin/users/{rater.id}/reactivate").status_code == 302
-    assert _participation(rnd)[("", "")] == (2, 1)
+    assert _participation(rnd)[("", "")] == (1, 1)
     _verify(runner)
 
 

@@ -95,18 +95,36 @@ def test_dashboard_matches_scipy_on_raw_rows(rated, app):
         t = sp.ttest_rel(p, i).confidence_interval()
         assert (e.gap.n, e.gap.mean, e.gap.lo, e.gap.hi) == pytest.approx(
             (len(both), (p - i).mean(), t.low, t.high))
-    # Crosshairs at the grand means, quadrants relative to them.
-    ci, cp = dash.centre
-    # Over the published means (a mean the disclosure step withholds has no point).
-    means = [r.est.imp_mean.mean for r in dash.rows
+    # Labels from the intervals, against the scale midpoint by default.
+    assert dash.centre == (3.0, 3.0)
+    for r in dash.rows:
+        _assert_label_from_intervals(r, 3.0, 3.0)
+    # Against the averages, on leaders' request: crosshairs at the grand means.
+    with app.test_request_context():
+        avg = dashboard.build(rnd, reference="average")
+    ci, cp = avg.centre
+    means = [r.est.imp_mean.mean for r in avg.rows
              if r.est.rows and r.est.imp_mean.mean is not None]
     assert ci == (pytest.approx(np.mean(means)) if means else None)
-    for r in dash.rows:
-        if r.est.rows and None not in (r.est.imp_mean.mean, r.est.perf_mean.mean):
-            high_i, high_p = r.est.imp_mean.mean >= ci, r.est.perf_mean.mean >= cp
-            expected = {(True, False): "Concentrate here", (True, True): "Keep up the good work",
-                        (False, False): "Low priority", (False, True): "Possible overkill"}
-            assert r.quadrant == expected[(high_i, high_p)]
+    for r in avg.rows:
+        _assert_label_from_intervals(r, ci, cp)
+
+
+def _assert_label_from_intervals(r, ci, cp):
+    e = r.est
+    if not e.rows or None in (e.imp_mean.mean, e.perf_mean.mean):
+        return
+    if e.gap.hi is not None and e.gap.hi < 0:
+        assert r.quadrant == "Concentrate here"
+        return
+    if ci is None or e.imp_mean.lo is None or e.perf_mean.lo is None:
+        assert r.quadrant == "Not clearly different"
+        return
+    imp = 1 if e.imp_mean.lo > ci else (-1 if e.imp_mean.hi < ci else 0)
+    perf = 1 if e.perf_mean.lo > cp else (-1 if e.perf_mean.hi < cp else 0)
+    expected = {(1, -1): "Concentrate here", (1, 1): "Keep up the good work",
+                (-1, -1): "Low priority", (-1, 1): "Possible overkill"}
+    assert r.quadrant == expected.get((imp, perf), "Not clearly different")
 
 
 def test_heatmap_flags_match_chi_square_and_bh_on_raw_rows(rated, app):
@@ -136,7 +154,11 @@ def test_heatmap_flags_match_chi_square_and_bh_on_raw_rows(rated, app):
             rest_n = len(everyone) - len(mine)
             table = np.array([[int((mine >= 4).sum()), len(mine) - int((mine >= 4).sum())],
                               [rest_k, rest_n - rest_k]])
-            if table[:, 0].sum() in (0, table.sum()):
+            expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+            if expected.min() < 5:
+                # Small expected counts: Fisher's exact test, not the chi-square.
+                p = sp.fisher_exact(table).pvalue
+            elif table[:, 0].sum() in (0, table.sum()):
                 p = 1.0
             else:
                 p = sp.chi2_contingency(table, correction=False)[1]

@@ -130,6 +130,7 @@ def test_only_open_and_recently_closed_surveys(app):
 def test_board_report_shows_survey_highlights(client, login, leader, plan, pd_survey):
     factories.make_round("Spring 2026")
     fill(pd_survey, 30)
+    factories.make_user()      # one eligible member who did not respond (staff do not count)
     small = factories.make_survey()
     small.title = "A small pulse survey"
     fill(small, 4, lambda i: {"q1": {"option": "yes", "other": None}})
@@ -143,5 +144,5 @@ def test_board_report_shows_survey_highlights(client, login, leader, plan, pd_su
     assert "30 responses; the number of eligible members and the response rate are hidden" in html
     assert "Topics members most want to learn about" in html
     assert "A small pulse survey" in html and "fewer than 10 responses" in html
-    assert "active accounts with a verified e-mail" in html
+    assert "active member accounts with a verified e-mail" in html
     assert f'href="/reports/surveys/{pd_survey.id}"' in html

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.auth.registration import MODES
@@ -45,7 +54,14 @@ class RegistrationModeForm(FlaskForm):
 
 
 class RosterForm(FlaskForm):
-    file = FileField("Roster file (CSV)", validators=[FileRequired("Choose a CSV file.")])
+    # Required unless the file is already waiting for confirmation (`pending`).
+    file = FileField("Roster file (CSV)")
+    pending = HiddenField()
+    confirm = BooleanField("Yes, replace the current roster with this file")
+
+    def validate_file(self, field) -> None:
+        if not field.data and not self.pending.data:
+            raise ValidationError("Choose a CSV file.")
 
 
 class InvitationForm(FlaskForm):

@@ -16,7 +16,8 @@ from portal.forms import attach_error
 from portal.models import Invitation
 
 
-def _page(mode_form=None, roster_form=None, invite_form=None, problems=None, status=200):
+def _page(mode_form=None, roster_form=None, invite_form=None, problems=None, status=200,
+          change=None):
     invitations = db.session.scalars(
         sa.select(Invitation).order_by(Invitation.created_at.desc()).limit(100)).all()
     return render_template(
@@ -26,7 +27,7 @@ def _page(mode_form=None, roster_form=None, invite_form=None, problems=None, sta
         roster_form=roster_form or RosterForm(formdata=None),
         invite_form=invite_form or InvitationForm(formdata=None),
         action_form=ActionForm(), roster_size=roster.roster_size(),
-        invitations=invitations, problems=problems or [],
+        invitations=invitations, problems=problems or [], change=change,
     ), status
 
 
@@ -57,8 +58,16 @@ def roster_import():
     if not form.validate_on_submit():
         return _page(roster_form=form, status=400)
     try:
-        text = roster.decode(form.file.data.read())
-        count = roster.import_roster(current_user, text)
+        text = (roster.decode(form.file.data.read()) if form.file.data
+                else form.pending.data)
+        rows = roster.parse(text)
+        roster.check_size(rows)
+        if roster.roster_size() and not form.confirm.data:
+            # Replacing a roster changes every rate's base: show what changes first,
+            # keeping the file so the admin need not choose it again.
+            confirm = RosterForm(formdata=None, pending=text)
+            return _page(roster_form=confirm, change=roster.preview(rows))
+        count = roster.import_roster(current_user, text, rows)
     except roster.RosterError as err:
         db.session.rollback()
         form.file.errors.append(f"Nothing was imported: {len(err.problems)} problem(s) "

@@ -21,7 +21,13 @@ from email_validator import EmailNotValidError, validate_email
 
 from portal import audit, segments
 from portal.extensions import db
-from portal.models import RosterEntry, User
+from portal.models import (
+    ReportParticipation,
+    RosterEntry,
+    SurveyParticipation,
+    SurveyResponse,
+    User,
+)
 
 REQUIRED = ("member_id", "email", "membership_type")
 OPTIONAL = ("career_stage", "library_type", "work_role", "region")
@@ -157,10 +163,62 @@ def _parse_row(raw: dict[str, str], line: int, problems: list[RosterProblem],
     return row if len(problems) == before else None
 
 
-def import_roster(actor: User | None, text: str) -> int:
+def minimum_size() -> tuple[int, str]:
+    """The fewest members a roster may list: the most members who rated in one
+    feedback round or responded to one survey (the roster becomes the base of their
+    rates, which must never pass 100%), and what that number is."""
+    part = ReportParticipation.__table__
+    raters = db.session.scalar(sa.select(sa.func.max(part.c.n)).where(
+        part.c.dimension == "", part.c.value == "")) or 0
+    per_survey = [
+        sa.select(sa.func.count().label("n")).select_from(model)
+        .group_by(model.survey_id).subquery()
+        for model in (SurveyParticipation, SurveyResponse)]
+    responded = max((db.session.scalar(sa.select(sa.func.max(q.c.n))) or 0)
+                    for q in per_survey)
+    if raters >= responded:
+        return raters, f"{raters:,} members rated objectives in one feedback round"
+    return responded, f"{responded:,} members responded to one survey"
+
+
+def check_size(rows: list[dict]) -> None:
+    """Refuse a roster smaller than those who already rated or responded."""
+    need, what = minimum_size()
+    if len(rows) < need:
+        raise RosterError([RosterProblem(
+            1, f"the file lists {len(rows):,} members, but {what}: a roster must list at "
+               f"least {need:,} members, or response rates would pass 100%. Nothing was "
+               "imported.")])
+
+
+@dataclass(frozen=True)
+class RosterChange:
+    current: int
+    new: int
+    added: int
+    removed: int
+    changed: int
+
+
+def preview(rows: list[dict]) -> RosterChange:
+    """What replacing the roster with `rows` changes, by member id."""
+    cols = ("member_number", "email", "membership_type", *OPTIONAL)
+    current = {r.member_number: tuple(getattr(r, c) for c in cols)
+               for r in db.session.execute(sa.select(*[getattr(RosterEntry, c)
+                                                        for c in cols]))}
+    new = {r["member_number"]: tuple(r[c] for c in cols) for r in rows}
+    common = current.keys() & new.keys()
+    return RosterChange(len(current), len(new), len(new.keys() - current.keys()),
+                        len(current.keys() - new.keys()),
+                        sum(1 for k in common if current[k] != new[k]))
+
+
+def import_roster(actor: User | None, text: str, rows: list[dict] | None = None) -> int:
     """Replace the roster with the file's members (all or nothing); link existing
-    accounts by e-mail. Returns the number of members imported."""
-    rows = parse(text)
+    accounts by e-mail. Refused when the file lists fewer members than already rated
+    or responded (check_size). Returns the number of members imported."""
+    rows = parse(text) if rows is None else rows
+    check_size(rows)
     db.session.execute(sa.delete(RosterEntry))
     db.session.execute(sa.insert(RosterEntry), rows)
     by_email = {row["email"]: row for row in rows}

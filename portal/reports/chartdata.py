@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from portal import charts
-from portal.reports.dashboard import Dashboard, ObjectiveRow
-from portal.reports.tables import Cell, Column, Table, mean_cell, share_cell, text_cell
+from portal.reports.dashboard import Dashboard, ObjectiveRow, label_cell
+from portal.reports.labels import short_name
+from portal.reports.tables import Cell, Column, Table, mean_cell, share_cell
 
 
 @dataclass
@@ -25,14 +26,18 @@ def _objective(r: ObjectiveRow) -> Cell:
                 (r.objective.domain.position, r.objective.position), sub=r.objective.text)
 
 
-def share_chart(dash: Dashboard) -> Chart:
+def share_chart(dash: Dashboard, names: bool = False) -> Chart:
+    """The ranking by share rating importance 4–5; `names`: objective names beside the
+    codes on the chart (the board summary), not codes alone."""
     rows = sorted((r for r in dash.rows if r.est.show_share() and r.est.imp_high.p is not None),
                   key=lambda r: -r.est.imp_high.p)
     title = f"Share of members rating each objective important (4–5), {dash.round.name}"
     desc = ("Objectives ranked by the share rating importance 4 or 5, with 95% Wilson "
             "intervals. Overlapping intervals mean the ranking between those objectives "
             "is uncertain.")
-    items = [charts.Interval(r.objective.code, r.est.imp_high.p, r.est.imp_high.lo,
+    # Names cut to 36 characters fit the label column at 12 px bold in any sans font.
+    items = [charts.Interval(f"{r.objective.code} {short_name(r.objective.text, 36)}" if names
+                             else r.objective.code, r.est.imp_high.p, r.est.imp_high.lo,
                              r.est.imp_high.hi) for r in rows]
     table = Table("share-ranked", title, [
         Column("rank", "Rank"), Column("objective", "Objective", numeric=False,
@@ -41,8 +46,9 @@ def share_chart(dash: Dashboard) -> Chart:
                                                           "upper 95%"))], row_header="objective")
     table.rows = [{"rank": Cell(str(i), (i,), i), "objective": _objective(r),
                    "share": share_cell(r.est.imp_high, True)} for i, r in enumerate(rows, 1)]
-    svg = charts.dot_whisker(items, title, desc, axis_label="Share rating 4–5 (95% interval)")
-    return Chart("share", title, desc, svg, table)
+    svg = charts.dot_whisker(items, title, desc, axis_label="Share rating 4–5 (95% interval)",
+                             **({"label_width": 340, "width": 980} if names else {}))
+    return Chart("share-named" if names else "share", title, desc, svg, table)
 
 
 def ipa_chart(dash: Dashboard) -> Chart:
@@ -51,11 +57,10 @@ def ipa_chart(dash: Dashboard) -> Chart:
     ci, cp = dash.centre
     title = f"Importance against performance, {dash.round.name}"
     desc = ("Each point is an objective at its mean importance (across) and mean performance "
-            "(up). Dashed crosshairs sit at the averages over objectives "
-            + (f"({ci:.2f} importance, {cp:.2f} performance)" if ci is not None else "")
-            + "; the dotted diagonal marks performance equal to importance. Objectives to "
-            "the lower right (“Concentrate here”) matter more than members think they are "
-            "served.")
+            f"(up). Dashed crosshairs sit at {dash.reference.text}; the dotted diagonal "
+            "marks performance equal to importance. Objectives to the lower right matter "
+            "more than members think they are served. Each objective's priority class in "
+            "the table comes from its intervals, not from where its point falls.")
     points = [charts.Point(r.objective.code, r.est.imp_mean.mean, r.est.perf_mean.mean)
               for r in rows]
     table = Table("importance-performance", title, [
@@ -64,11 +69,12 @@ def ipa_chart(dash: Dashboard) -> Chart:
                                                         "upper 95%")),
         Column("perf", "Mean performance", export_labels=("Mean performance", "lower 95%",
                                                           "upper 95%")),
-        Column("quadrant", "Quadrant", numeric=False)], row_header="objective")
+        Column("quadrant", "Priority class", numeric=False,
+               export_labels=("Priority class", "Compared with"))], row_header="objective")
     table.rows = [{"objective": _objective(r),
                    "imp": mean_cell(r.est.imp_mean, True, digits=r.est.digits("imp_mean")),
                    "perf": mean_cell(r.est.perf_mean, True, digits=r.est.digits("perf_mean")),
-                   "quadrant": text_cell(r.quadrant or "–")} for r in rows]
+                   "quadrant": label_cell(r.quadrant, r.est, dash.reference)} for r in rows]
     svg = charts.scatter(points, ci, cp, title, desc)
     return Chart("ipa", title, desc, svg, table)
 

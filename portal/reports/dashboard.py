@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 from flask import url_for
 
-from portal import privacy, segments, stats
+from portal import numfmt, privacy, segments
 from portal.models import FeedbackRound, Objective
-from portal.reports import queries
+from portal.reports import labels, queries
 from portal.reports.aggregates import ALL
-from portal.reports.estimates import SliceEstimate, centres, estimate, quadrant_of
+from portal.reports.estimates import SliceEstimate, estimate
+from portal.reports.participation import base_description as participation_base
 from portal.reports.participation import participation
 from portal.reports.tables import (
     Cell,
@@ -24,6 +25,7 @@ from portal.reports.tables import (
     suppressed_cell,
     text_cell,
 )
+from portal.stats import grand_mean
 
 
 @dataclass
@@ -37,9 +39,14 @@ class ObjectiveRow:
 class Dashboard:
     round: FeedbackRound
     rows: list[ObjectiveRow]
-    centre: tuple[float | None, float | None]
+    reference: labels.Reference
     empty: bool
     tables: dict[str, Table] = field(default_factory=dict)
+
+    @property
+    def centre(self) -> tuple[float | None, float | None]:
+        """Crosshairs of the importance-performance chart: the labels' reference."""
+        return self.reference.importance, self.reference.performance
 
 
 OBJECTIVE_COLUMNS = [
@@ -59,19 +66,29 @@ OBJECTIVE_COLUMNS = [
     Column("perf_low", "Doing poorly (1–2)", export_labels=("Doing poorly 1-2 %",)),
     Column("gap", "Gap (performance − importance)",
            export_labels=("Gap", "Gap lower 95%", "Gap upper 95%")),
-    Column("quadrant", "Quadrant", numeric=False),
+    Column("quadrant", "Priority class", numeric=False,
+           export_labels=("Priority class", "Compared with")),
 ]
 
-QUADRANT_ORDER = {q: i for i, q in enumerate(stats.QUADRANTS)}
+
+def label_cell(label: str | None, e: SliceEstimate, ref: labels.Reference) -> Cell:
+    """The priority class with the reference it was judged against beneath it."""
+    if label is None:
+        if not e.rows:
+            return empty_cell(2)
+        # Enough raters, but the disclosure step withheld a mean: say so, not "fewer".
+        return suppressed_cell(2, privacy.withheld_label() if e.show_importance
+                               and e.show_performance else None)
+    return Cell(label, (label, ref.text), labels.ORDER[label], sub=ref.short)
 
 
 def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
-                    round_id: int) -> dict[str, Cell]:
+                    round_id: int, ref: labels.Reference) -> dict[str, Cell]:
     imp, perf = e.show_importance, e.show_performance
     return {
         "code": Cell(obj.code, (obj.code, obj.text), (obj.domain.position, obj.position),
-                     sub=obj.text, href=url_for("reports.objective", code=obj.code,
-                                                round=round_id)),
+                     sub=labels.short_name(obj.text),
+                     href=url_for("reports.objective", code=obj.code, round=round_id)),
         "domain": text_cell(obj.domain.code, sort=obj.domain.position),
         "raters": count_cell(privacy.suppress_total(e.rows),
                              withheld=privacy.is_reportable(e.rows) and not e.show_rows),
@@ -84,24 +101,28 @@ def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
         "perf_low": share_cell(e.perf_low, perf, with_interval=False,
                                allowed=e.show_share("perf_low")),
         "gap": mean_cell(e.gap, e.show_gap, signed=True, digits=e.digits("gap")),
-        "quadrant": (Cell(quadrant, (quadrant,), QUADRANT_ORDER[quadrant])
-                     if quadrant else (suppressed_cell() if e.rows else empty_cell())),
+        "quadrant": label_cell(quadrant, e, ref),
     }
 
 
-def build(rnd: FeedbackRound, source: str = "summary") -> Dashboard:
+def build(rnd: FeedbackRound, source: str = "summary",
+          reference: str = labels.MIDPOINT) -> Dashboard:
+    """Every objective's published figures and label; `reference`: what the labels
+    compare with (labels.MIDPOINT by default, or labels.AVERAGE)."""
     counts = queries.load_counts(rnd.id, ALL, source)
     objectives = queries.report_objectives([rnd.id])
     ests = {o.id: estimate(counts.get((o.id, ""))) for o in objectives}
-    centre = centres(list(ests.values()))
-    rows = [ObjectiveRow(o, ests[o.id], quadrant_of(ests[o.id], centre)) for o in objectives]
-    dash = Dashboard(rnd, rows, centre, empty=not any(r.est.rows for r in rows))
+    ref = labels.reference(reference, list(ests.values()))
+    rows = [ObjectiveRow(o, ests[o.id], labels.classify(ests[o.id], ref)) for o in objectives]
+    dash = Dashboard(rnd, rows, ref, empty=not any(r.est.rows for r in rows))
     table = Table("priorities", f"Priorities by objective, {rnd.name}", OBJECTIVE_COLUMNS,
                   row_header="code",
                   note="Shares and means use answers on the 1–5 scale; “Don't know” is "
                        "left out. Intervals are 95%: Wilson for shares, t for means, "
-                       "paired t for the gap.")
-    table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id) for r in rows]
+                       "paired t for the gap. Priority class: from the intervals, "
+                       f"compared with {ref.text}; “{labels.NOT_CLEAR}” where an interval "
+                       "includes the reference.")
+    table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id, ref) for r in rows]
     dash.tables["priorities"] = table
     dash.tables["domains"] = domain_table(rnd, rows)
     dash.tables["participation"] = participation_table(rnd, source)
@@ -137,10 +158,10 @@ def domain_table(rnd: FeedbackRound, rows: list[ObjectiveRow]) -> Table:
         shown = [r for r in members if r.est.show_importance]
         with_share = [r for r in shown if r.est.show_share() and r.est.imp_high.p is not None]
         shares = [r.est.imp_high.p for r in with_share]
-        imp = stats.grand_mean(r.est.imp_mean.mean for r in shown)
-        perf = stats.grand_mean(r.est.perf_mean.mean for r in members
+        imp = grand_mean(r.est.imp_mean.mean for r in shown)
+        perf = grand_mean(r.est.perf_mean.mean for r in members
                                 if r.est.show_performance)
-        gap = stats.grand_mean(r.est.gap.mean for r in members if r.est.show_gap)
+        gap = grand_mean(r.est.gap.mean for r in members if r.est.show_gap)
         top = max(with_share, key=lambda r: r.est.imp_high.p, default=None)
         avg_share = sum(shares) / len(shares) if shares else None
         table.rows.append({
@@ -161,7 +182,7 @@ def domain_table(rnd: FeedbackRound, rows: list[ObjectiveRow]) -> Table:
 def _plain(x: float | None, signed: bool = False) -> Cell:
     if x is None:
         return empty_cell()
-    return Cell(f"{x:+.2f}" if signed else f"{x:.2f}", (round(x, 3),), x)
+    return Cell(numfmt.signed(x) if signed else numfmt.number(x), (round(x, 3),), x)
 
 
 PARTICIPATION_COLUMNS = [
@@ -176,7 +197,7 @@ def participation_table(rnd: FeedbackRound, source: str = "summary") -> Table:
     overall, by_dim = participation(rnd.id, source)
     table = Table("participation", f"Participation, {rnd.name}", PARTICIPATION_COLUMNS,
                   row_header="segment",
-                  note="Eligible members: active accounts with a verified e-mail address. "
+                  note=f"Eligible members: {participation_base()}. "
                        "Segments as members describe themselves today.")
 
     def row(dim_label: str, p) -> dict[str, Cell]:

@@ -8,7 +8,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from portal import segments
 from portal.forms import QueryForm, choice_list
-from portal.reports import heatmap
+from portal.reports import heatmap, labels
 
 
 def segment_choices(blank: str | None = None) -> list[tuple[str, str]]:
@@ -25,6 +25,11 @@ choices = choice_list
 
 class RoundForm(QueryForm):
     round = SelectField("Feedback round", coerce=str)
+
+
+class PriorityForm(RoundForm):
+    reference = SelectField("Labels compare with",
+                            choices=choices(list(labels.REFERENCES.items())))
 
 
 class HeatmapForm(QueryForm):

@@ -9,7 +9,8 @@ view either.
 
 A cell is flagged only when its difference from all members is at least 5
 percentage points (0.2 on the 1-5 scale for means) and a test against the rest
-of the members (two-proportion z, or Welch for means) stays below 0.05 after a
+of the members (two-proportion z, Fisher's exact test where an expected count is
+under 5, or Welch for means) stays below 0.05 after a
 Benjamini-Hochberg correction across every test in the table.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from portal import privacy, segments, stats
+from portal import numfmt, privacy, segments, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import queries
 from portal.reports.aggregates import ALL
@@ -48,6 +49,7 @@ class HeatCell:
     split_hidden: bool = False
     # The disclosure step withheld the figure (a segment mean over grouped answers).
     withheld: bool = False
+    test: str = ""                 # "z" or "exact" (Fisher, small expected counts)
 
 
 @dataclass
@@ -237,7 +239,7 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             if r is None:
                 cell.p = None
             elif kind == "share":
-                _, cell.p = stats.two_proportion_test(est.k, est.n, r.k, r.n)
+                cell.test, cell.p = stats.share_test(est.k, est.n, r.k, r.n)
             elif est.sd is None or r.sd is None:
                 cell.p = None
             else:
@@ -262,7 +264,8 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
     hm.table = _table(hm, kind)
     hm.flags = [
         {"objective": obj, "column": key, "label": column_label(dim, by_dim, key),
-         "value": c.value, "diff": c.diff, "q": c.q, "n": c.n}
+         "value": c.value, "diff": c.diff, "q": c.q, "n": c.n, "test": c.test,
+         "code": key}
         for obj, _, cells in rows for key, c in cells.items() if c.flagged]
     hm.flags.sort(key=lambda f: -abs(f["diff"]))
     return hm
@@ -288,11 +291,11 @@ def column_label(dim, by_dim, key: tuple[str, ...]) -> str:
 
 
 def fmt_value(v: float, kind: str) -> str:
-    return f"{100 * v:.0f}%" if kind == "share" else f"{v:.2f}"
+    return numfmt.percent(v) if kind == "share" else numfmt.number(v)
 
 
 def fmt_diff(d: float, kind: str) -> str:
-    return f"{100 * d:+.0f} pts" if kind == "share" else f"{d:+.2f}"
+    return numfmt.points(d) if kind == "share" else numfmt.signed(d)
 
 
 def shade(diff: float | None, kind: str) -> str:

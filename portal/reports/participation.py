@@ -2,9 +2,13 @@
 
 Eligibility is defined once here, in two forms that must agree: the SQL
 `eligible_members()` (used to rebuild and verify) and the Python twin
-`is_eligible()` (used when a single member changes). Today an eligible member
-is an active account with a verified e-mail address; when a membership roster
-exists, change these two functions (and only these).
+`is_eligible()` (used when a single member changes): an active member account
+(not a leader's or admin's staff account) with a verified e-mail address. When a
+membership roster is imported, the eligible base is the roster instead
+(`roster_eligible()`), on every page: participation here and survey response
+rates (portal.survey_results.queries). A rate is never above 100% and never over
+a zero base (`_rate`); a roster smaller than the members who already rated or
+responded is refused at import (portal.admin.roster).
 
 The counts live in report_eligible and report_participation and are kept in
 step incrementally: ORM changes to a User (joining, verifying, changing
@@ -30,23 +34,56 @@ from sqlalchemy.orm import Session
 from portal import privacy, segments
 from portal.database import lock_for_write
 from portal.extensions import db
-from portal.models import ReportEligible, ReportParticipation, ReportRater, User
+from portal.models import ReportEligible, ReportParticipation, ReportRater, RosterEntry, User
 
 ELIGIBLE = ReportEligible.__table__
 PARTICIPATION = ReportParticipation.__table__
 NOT_ANSWERED = ""
-_MEMBER_FIELDS = ("active", "email_verified_at", *segments.KEYS)
+_MEMBER_FIELDS = ("active", "email_verified_at", "role", *segments.KEYS)
+MEMBER_ROLE = "member"
+
+ACCOUNTS_BASE = ("active member accounts with a verified e-mail address (leaders' and "
+                 "admins' accounts left out)")
+ROSTER_BASE = "the members on the imported roster"
 
 
 def eligible_members() -> sa.Select:
-    """Members who may rate: active accounts with a verified e-mail address."""
+    """Members who may rate: active member accounts with a verified e-mail address
+    (staff accounts, leaders and admins, are not part of the base)."""
     return sa.select(User.id, *[getattr(User, k) for k in segments.KEYS]).where(
-        User.active.is_(True), User.email_verified_at.is_not(None))
+        User.active.is_(True), User.email_verified_at.is_not(None),
+        sa.func.coalesce(User.role, MEMBER_ROLE) == MEMBER_ROLE)
 
 
-def is_eligible(active: bool | None, email_verified_at) -> bool:
+def is_eligible(active: bool | None, email_verified_at, role: str | None = MEMBER_ROLE
+                ) -> bool:
     """The same rule as `eligible_members()`, for one member's values."""
-    return bool(active) and email_verified_at is not None
+    return bool(active) and email_verified_at is not None and (role or MEMBER_ROLE) == MEMBER_ROLE
+
+
+def roster_size() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RosterEntry)) or 0
+
+
+def base_description() -> str:
+    """What "eligible members" means right now, for the sentence beside every rate."""
+    return ROSTER_BASE if roster_size() else ACCOUNTS_BASE
+
+
+def roster_eligible() -> dict[tuple[str, str], int]:
+    """(dimension, value) -> roster members, in one statement; dimensions the roster
+    does not record (every value empty) are left out, so their segment rows show no
+    rate rather than a rate over a base nobody described."""
+    parts = [sa.select(sa.literal("").label("dimension"), sa.literal("").label("value"),
+                       sa.func.count().label("n")).select_from(RosterEntry)]
+    for key in segments.KEYS:
+        col = getattr(RosterEntry, key)
+        value = sa.func.coalesce(col, NOT_ANSWERED)
+        parts.append(sa.select(sa.literal(key), value, sa.func.count())
+                     .select_from(RosterEntry).group_by(value))
+    rows = db.session.execute(sa.union_all(*parts)).all()
+    recorded = {d for d, v, n in rows if d and v != NOT_ANSWERED and n}
+    return {(d, v): int(n) for d, v, n in rows if not d or d in recorded}
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +128,7 @@ def apply_rater_change(conn: sa.Connection, created: list[tuple[int, int]],
     deltas: Counter = Counter()
     for (round_id, user_id), sign in [(k, 1) for k in created] + [(k, -1) for k in removed]:
         row = users.get(user_id)
-        if row is None or not is_eligible(row.active, row.email_verified_at):
+        if row is None or not is_eligible(row.active, row.email_verified_at, row.role):
             continue
         values = {k: getattr(row, k) for k in segments.KEYS}
         for dim, value in _keys(values):
@@ -106,7 +143,8 @@ class MemberFacts:
 
 
 def _facts(values: dict) -> MemberFacts:
-    return MemberFacts(is_eligible(values["active"], values["email_verified_at"]),
+    return MemberFacts(is_eligible(values["active"], values["email_verified_at"],
+                                   values.get("role")),
                        tuple(values[k] for k in segments.KEYS))
 
 
@@ -236,7 +274,8 @@ class Participation:
 
 
 def _rate(raters: int | None, eligible: int | None) -> float | None:
-    if raters is None or eligible is None or not eligible:
+    """raters / eligible, or None: never over a zero base and never above 100%."""
+    if raters is None or eligible is None or eligible <= 0 or not 0 <= raters <= eligible:
         return None
     return raters / eligible
 
@@ -267,6 +306,9 @@ def counts(round_id: int, source: str = "summary") -> dict[tuple[str, str], tupl
             sa.select(p).where(p.c.round_id == round_id))}
     else:
         raise ValueError(source)
+    if roster_size():
+        # The roster is the base; segments it does not record get no rate (_rate).
+        eligible = roster_eligible()
     keys = {k for k, v in eligible.items() if v} | {k for k, v in raters.items() if v}
     return {k: (eligible.get(k, 0), raters.get(k, 0)) for k in keys}
 

@@ -19,9 +19,12 @@ from portal.reports import (
     drilldown,
     forms,
     heatmap,
+    labels,
     participation,
+    pdf,
     queries,
     snapshots,
+    summary,
     trends,
 )
 from portal.reports.tables import Table, to_csv, to_xlsx
@@ -96,9 +99,17 @@ def _apply_sort(tables: dict[str, Table]) -> dict[str, Table]:
     return tables
 
 
+def _reference() -> str:
+    """?reference=midpoint|average: what priority labels compare with (404 otherwise)."""
+    raw = request.args.get("reference") or labels.MIDPOINT
+    if raw not in labels.REFERENCES:
+        abort(404)
+    return raw
+
+
 def _dashboard(rnd: FeedbackRound) -> dashboard.Dashboard:
     """The dashboard with the participation rows withheld by the split rule saying so."""
-    dash = dashboard.build(rnd)
+    dash = dashboard.build(rnd, reference=_reference())
     participation.explain_withheld(dash.tables["participation"],
                                    *participation.participation(rnd.id))
     return dash
@@ -119,14 +130,28 @@ def _dashboard_page(page: str, shown_of):
     rnd = _round(rounds)
     if rnd is None:
         return _no_rounds()
-    form = forms.RoundForm(formdata=None, round=str(rnd.id))
+    form = forms.PriorityForm(formdata=None, round=str(rnd.id), reference=_reference())
     form.round.choices = _round_choices(rounds)
     dash = _dashboard(rnd)
     return render_template(f"reports/{page}.html", dash=dash, rnd=rnd, form=form, page=page,
                            **shown_of(dash))
 
 
-@bp.get("/", endpoint="dashboard")
+@bp.get("/", endpoint="summary")
+def summary_view():
+    """The headline cards a leader reads first, each linking to its evidence."""
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        return _no_rounds()
+    form = forms.PriorityForm(formdata=None, round=str(rnd.id), reference=_reference())
+    form.round.choices = _round_choices(rounds)
+    result = summary.build(rnd, reference=_reference())
+    return render_template("reports/summary.html", summary=result, dash=result.dash, rnd=rnd,
+                           form=form, page="summary")
+
+
+@bp.get("/priorities", endpoint="dashboard")
 def dashboard_view():
     return _dashboard_page("dashboard", lambda dash: {"tables": _apply_sort(dash.tables)})
 
@@ -269,11 +294,24 @@ def board_view():
     rnd = _round(rounds)
     if rnd is None:
         return _no_rounds()
-    report = board.build(rnd)
-    form = forms.RoundForm(formdata=None, round=str(rnd.id))
+    report = board.build(rnd, reference=_reference())
+    form = forms.PriorityForm(formdata=None, round=str(rnd.id), reference=_reference())
     form.round.choices = _round_choices(rounds)
     return render_template("reports/board.html", report=report, rnd=rnd, form=form,
                            page="board")
+
+
+@bp.get("/board.pdf", endpoint="board_pdf")
+def board_pdf_view():
+    """The board report as a PDF made on the server (portal.reports.pdf)."""
+    rounds = queries.all_rounds()
+    rnd = _round(rounds)
+    if rnd is None:
+        abort(404)
+    body = pdf.render(board.build(rnd, reference=_reference()))
+    resp = Response(body, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'inline; filename="board-report-round{rnd.id}.pdf"'
+    return resp
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +326,8 @@ def _page_tables(page: str) -> tuple[FeedbackRound, dict[str, Table]]:
     if page == "dashboard":
         return rnd, _dashboard(rnd).tables
     if page == "charts":
-        return rnd, {c.table.name: c.table for c in chartdata.all_charts(dashboard.build(rnd))}
+        return rnd, {c.table.name: c.table for c in chartdata.all_charts(
+            dashboard.build(rnd, reference=_reference()))}
     if page == "segments":
         dimension = _dimension("dimension", segments.KEYS[0])
         by = _dimension("by", None)
@@ -311,7 +350,7 @@ def _page_tables(page: str) -> tuple[FeedbackRound, dict[str, Table]]:
         dimension = _dimension("dimension", segments.KEYS[0])
         return rnd, drilldown.build(rnd, obj, dimension).tables
     if page == "board":
-        return rnd, board.build(rnd).tables
+        return rnd, board.build(rnd, reference=_reference()).tables
     abort(404)
 
 
@@ -352,7 +391,7 @@ def segments_alias(dimension: str):
 # ---------------------------------------------------------------------------
 # Template helpers: sortable headers and export links keep the page's arguments.
 
-_EXPORT_ARGS = ("round", "dimension", "by", "measure", "compare")
+_EXPORT_ARGS = ("round", "dimension", "by", "measure", "compare", "reference")
 
 
 def sort_state(table: str, key: str) -> str | None:
@@ -381,4 +420,7 @@ def _template_helpers():
     return {"sort_url": sort_url, "sort_state": sort_state, "export_url": export_url,
             "privacy_min_n": privacy.min_n(), "privacy_min_comments": privacy.min_comments(),
             "charts": charts, "update_labels": UPDATE_STATUS_LABELS,
-            "sentiment_label": sentiment.label, "snapshot_as_of": snapshots.as_of}
+            "sentiment_label": sentiment.label, "snapshot_as_of": snapshots.as_of,
+            "shortfalls": labels.shortfalls, "short_name": labels.short_name,
+            "base_description": participation.base_description,
+            "suppressed_label": privacy.suppressed_label()}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal import privacy
+from portal import numfmt, privacy
 from portal.spreadsheet import formula_safe
 
 
@@ -114,7 +114,7 @@ def count_cell(n: int | None, withheld: bool = False) -> Cell:
 
 
 def pct(x: float | None, digits: int = 0) -> str:
-    return "–" if x is None else f"{100 * x:.{digits}f}%"
+    return numfmt.percent(x, digits)
 
 
 def share_cell(est, reportable: bool, with_interval: bool = True, allowed: bool = True) -> Cell:
@@ -137,7 +137,7 @@ def share_cell(est, reportable: bool, with_interval: bool = True, allowed: bool 
     sub = ""
     if with_interval:
         values += (round(100 * est.lo, 1), round(100 * est.hi, 1))
-        sub = f"{100 * est.lo:.0f}–{100 * est.hi:.0f}%"
+        sub = numfmt.percent_interval(est.lo, est.hi)
     return Cell(pct(est.p), values, est.p, sub=sub)
 
 
@@ -148,11 +148,11 @@ def mean_cell(est, reportable: bool, digits: int = 2, signed: bool = False) -> C
     if est.mean is None:
         # No mean although there are answers: the disclosure step withheld it.
         return suppressed_cell(3, privacy.withheld_label()) if est.n else empty_cell(3)
-    fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
+    fmt = numfmt.signed if signed else numfmt.number
     lo = "" if est.lo is None else round(est.lo, 3)
     hi = "" if est.hi is None else round(est.hi, 3)
-    sub = "" if est.lo is None else f"{fmt.format(est.lo)} to {fmt.format(est.hi)}"
-    return Cell(fmt.format(est.mean), (round(est.mean, 3), lo, hi), est.mean, sub=sub)
+    sub = numfmt.interval(est.lo, est.hi, digits, sign=signed)
+    return Cell(fmt(est.mean, digits), (round(est.mean, 3), lo, hi), est.mean, sub=sub)
 
 
 # ---------------------------------------------------------------------------

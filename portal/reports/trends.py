@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from portal import charts, privacy, stats
+from portal import charts, numfmt, privacy, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import queries
 from portal.reports.aggregates import ALL
@@ -112,19 +112,19 @@ def _share(e: SliceEstimate) -> Cell:
     if not e.show_share():
         return suppressed_cell(3, privacy.split_suppressed_label())
     p = e.imp_high
-    return Cell(f"{100 * p.p:.0f}%", (round(100 * p.p, 1), round(100 * p.lo, 1),
+    return Cell(numfmt.percent(p.p), (round(100 * p.p, 1), round(100 * p.lo, 1),
                                       round(100 * p.hi, 1)), p.p,
-                sub=f"{100 * p.lo:.0f}–{100 * p.hi:.0f}%")
+                sub=numfmt.percent_interval(p.lo, p.hi))
 
 
 def _mean(m: stats.Mean, shown: bool, rows: int, signed: bool = False, digits: int = 2) -> Cell:
     if not shown:
         return suppressed_cell(3) if rows else empty_cell(3)
-    fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
+    fmt = numfmt.signed if signed else numfmt.number
     if m.mean is None:
         return (suppressed_cell(3, privacy.withheld_label()) if m.n else empty_cell(3))
-    sub = f"{fmt.format(m.lo)} to {fmt.format(m.hi)}" if m.lo is not None else ""
-    return Cell(fmt.format(m.mean), (round(m.mean, 3), "" if m.lo is None else round(m.lo, 3),
+    sub = numfmt.interval(m.lo, m.hi, digits, sign=signed)
+    return Cell(fmt(m.mean, digits), (round(m.mean, 3), "" if m.lo is None else round(m.lo, 3),
                                      "" if m.hi is None else round(m.hi, 3)), m.mean, sub=sub)
 
 
@@ -132,11 +132,12 @@ def _diff(d: stats.Difference, percent: bool) -> Cell:
     if d.estimate is None:
         return empty_cell(3)
     if percent:
-        return Cell(f"{100 * d.estimate:+.0f} pts",
+        return Cell(numfmt.points(d.estimate),
                     (round(100 * d.estimate, 1), round(100 * d.lo, 1), round(100 * d.hi, 1)),
-                    d.estimate, sub=f"{100 * d.lo:+.0f} to {100 * d.hi:+.0f}")
-    return Cell(f"{d.estimate:+.2f}", (round(d.estimate, 3), round(d.lo, 3), round(d.hi, 3)),
-                d.estimate, sub=f"{d.lo:+.2f} to {d.hi:+.2f}")
+                    d.estimate, sub=numfmt.interval(100 * d.lo, 100 * d.hi, 0, sign=True))
+    return Cell(numfmt.signed(d.estimate), (round(d.estimate, 3), round(d.lo, 3),
+                                            round(d.hi, 3)),
+                d.estimate, sub=numfmt.interval(d.lo, d.hi, 2, sign=True))
 
 
 def _table(tr: Trends) -> Table:

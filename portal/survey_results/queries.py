@@ -310,8 +310,9 @@ class Eligible:
     @property
     def explanation(self) -> str:
         if self.source == "accounts":
-            return ("Eligible members: active accounts with a verified e-mail address in the "
-                    "survey's audience (no membership roster has been imported).")
+            return ("Eligible members: active member accounts with a verified e-mail address "
+                    "in the survey's audience, leaders' and admins' accounts left out (no "
+                    "membership roster has been imported).")
         text = ("Eligible members: everyone on the imported membership roster in the "
                 "survey's audience.")
         if self.unrestricted:
@@ -326,8 +327,8 @@ def eligible_members(survey: Survey) -> Eligible:
 
     With an imported roster: the roster's members, restricted to the survey's
     audience on every dimension the roster records (a dimension with no value on
-    the whole roster cannot be applied). Without one: active, verified accounts in
-    the audience.
+    the whole roster cannot be applied). Without one: active, verified member accounts
+    (not staff) in the audience: the same base as feedback participation.
     """
     return eligible_counts([survey])[survey.id]
 
@@ -349,7 +350,8 @@ def eligible_counts(surveys: list[Survey]) -> dict[int, Eligible]:
                 for i, s in enumerate(surveys)}
     row = db.session.execute(
         sa.select(*_counts([audience_clause(s) for s in surveys])).select_from(User).where(
-            User.active.is_(True), User.email_verified_at.is_not(None))).one()
+            User.active.is_(True), User.email_verified_at.is_not(None),
+            sa.func.coalesce(User.role, "member") == "member")).one()
     return {s.id: Eligible(row[i] or 0, "accounts") for i, s in enumerate(surveys)}
 
 

@@ -73,7 +73,7 @@ def test_leader_journey(page, round_id):
     assert page.locator("ul.legend li").count() >= 5
 
     # An objective drill-down, reached from the dashboard's row link.
-    page.goto(page.base + f"/reports/?round={round_id}")
+    page.goto(page.base + f"/reports/priorities?round={round_id}")
     page.locator("table").first.get_by_role("link", name="A1", exact=True).first.click()
     page.wait_for_load_state()
     assert "/reports/objectives/A1" in page.url

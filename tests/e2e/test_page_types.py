@@ -132,7 +132,8 @@ def test_member_comment_form_with_errors(member_page):
 
 
 LEADER = [
-    ("dashboard", "/reports/?round={round}", 200, True),
+    ("summary", "/reports/?round={round}", 200, True),
+    ("dashboard", "/reports/priorities?round={round}", 200, True),
     ("charts", "/reports/charts?round={round}", 200, True),
     ("segments", "/reports/segments?round={round}&dimension=career_stage", 200, True),
     ("segments-crossed", "/reports/segments?round={round}&dimension=career_stage"
