@@ -67,7 +67,8 @@ def test_leader_journey(page, round_id):
     # Colour is never alone: every shaded cell states its figure and its difference in
     # text, and the legend spells out what each shade means.
     for r in ratios:
-        assert "%" in r["text"] and ("points" in r["text"] or "±" in r["text"]
+        # A difference reads "+5 pts", "−3 pts" or, with no sign to give, "0 pts".
+        assert "%" in r["text"] and ("pts" in r["text"] or "±" in r["text"]
                                      or "+" in r["text"] or "−" in r["text"]
                                      or "-" in r["text"]), r
     assert page.locator("ul.legend li").count() >= 5
