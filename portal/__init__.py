@@ -93,6 +93,7 @@ def create_app(config: Any = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from portal.account.routes import bp as account_bp
+    from portal.actions.routes import bp as actions_bp
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
     from portal.campaigns.routes import bp as campaigns_bp
@@ -106,7 +107,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, plan_bp, auth_bp, sso_bp, account_bp, admin_bp):
         app.register_blueprint(bp)
-    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, campaigns_bp):
+    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, actions_bp, campaigns_bp):
         app.register_blueprint(bp)
 
     from portal import reports

@@ -9,14 +9,16 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
+from portal.actions.queries import published_for
 from portal.feedback import queries, visits
 from portal.feedback.forms import CommentForm, RatingForm, domain_rating_form
-from portal.models import UPDATE_STATUS_LABELS, Domain, Objective
+from portal.models import ACTION_STATUS_LABELS, UPDATE_STATUS_LABELS, Domain, Objective
 from portal.models.feedback import IMPORTANCE_LABELS, PERFORMANCE_LABELS
 from portal.plan import queries as plan_queries
 
 LABELS = {"importance": IMPORTANCE_LABELS, "performance": PERFORMANCE_LABELS,
           "status": {k.value: v for k, v in UPDATE_STATUS_LABELS.items()}}
+ACTION_LABELS = {k.value: v for k, v in ACTION_STATUS_LABELS.items()}
 
 
 def signed_in_user():
@@ -50,6 +52,7 @@ def objective_page(objective: Objective, *, rating_form: RatingForm | None = Non
     comments = queries.comment_page(objective, user, request.args.get("page", 1, type=int),
                                     request.args.get("sort", "endorsed"))
     updates = queries.updates_for(objective)
+    actions = published_for(objective)
     previous_visit = visits.last_seen(user, objective.id) if user is not None else None
     if user is not None and record:
         visits.mark_seen(objective.id)
@@ -57,6 +60,7 @@ def objective_page(objective: Objective, *, rating_form: RatingForm | None = Non
         "plan/objective.html", objective=objective, prev_obj=prev_obj, next_obj=next_obj,
         rstatus=rstatus, my_rating=my_rating, last_rating=last, rating_form=rating_form,
         comment_form=comment_form, comments=comments, sorts=queries.SORTS, updates=updates,
+        actions=actions, action_labels=ACTION_LABELS,
         updated_since_visit=queries.is_newer(updates, previous_visit), labels=LABELS,
         user=user), status
 

@@ -7,6 +7,15 @@ from portal.models.accounts import (
     SiteSetting,
     TokenPurpose,
 )
+from portal.models.actions import (
+    ACTION_STATUS_LABELS,
+    CLOSED_STATUSES,
+    FINDING_LABELS,
+    Action,
+    ActionNote,
+    ActionStatus,
+    FindingKind,
+)
 from portal.models.audit import AuditEvent
 from portal.models.campaigns import (
     AudienceKind,
@@ -77,6 +86,13 @@ from portal.models.survey_response import (
 from portal.models.user import Role, User
 
 __all__ = [
+    "ACTION_STATUS_LABELS",
+    "CLOSED_STATUSES",
+    "FINDING_LABELS",
+    "Action",
+    "ActionNote",
+    "ActionStatus",
+    "FindingKind",
     "AccountToken",
     "Invitation",
     "RosterEntry",

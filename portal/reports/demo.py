@@ -28,6 +28,7 @@ from portal import segments, sentiment
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.models import (
+    Action,
     Comment,
     Endorsement,
     FeedbackRound,
@@ -96,6 +97,7 @@ class DemoResult:
     comments: int = 0
     endorsements: int = 0
     updates: int = 0
+    actions: int = 0
     survey_responses: int = 0
     member_ids: list[int] = field(default_factory=list)
 
@@ -262,6 +264,7 @@ def create_demo(members: int, seed: int, password: str | None = None,
 
     # -- leadership updates ---------------------------------------------------------
     result.updates = _updates(rng, objectives, leader_id, first, second)
+    result.actions = _actions(objectives, leader_id, second)
     result.member_ids = [int(u) for u in user_ids]
     return result
 
@@ -337,6 +340,37 @@ def _comments(rng, rnd, who, imp, perf, objectives, user_ids, seg) -> tuple[int,
     bulkload.insert_rows(Endorsement.__table__, ("user_id", "comment_id", "created_at"),
                          endorsements)
     return len(rows) + len(replies), len(endorsements)
+
+
+# Demo action plans: (title, status, progress, days from the latest round's opening to
+# the due date, finding, published). Chosen by the objective's place, not drawn from the
+# random generator, so the ratings and comments of a seed stay the same.
+DEMO_ACTIONS = (
+    ("Hold listening sessions with members on {code}", "in_progress", 40, 60, "shortfall",
+     True),
+    ("Report progress on {code} to the board", "planned", 0, 120, "priority", False),
+    ("Review what members wrote about {code}", "done", 100, 20, "comments", True),
+    ("Pilot a regional programme for {code}", "blocked", 10, 30, "segment", False),
+)
+
+
+def _actions(objectives, leader_id, latest) -> int:
+    """An action on every third objective, with due dates around the latest round so
+    that the overdue view and the roll-up have something to show."""
+    n = 0
+    for j, obj in enumerate(objectives):
+        if j % 3:
+            continue
+        title, status, progress, days, kind, published = DEMO_ACTIONS[(j // 3)
+                                                                      % len(DEMO_ACTIONS)]
+        db.session.add(Action(
+            objective_id=obj.id, title=title.format(code=obj.code), owner_id=leader_id,
+            created_by_id=leader_id, due_on=(latest.opens_at + timedelta(days=days)).date(),
+            status=status, progress=progress, finding_kind=kind, published=published,
+            finding_url=f"/reports/objectives/{obj.code}?round={latest.id}"))
+        n += 1
+    db.session.flush()
+    return n
 
 
 def _updates(rng, objectives, leader_id, first, second) -> int:

@@ -56,7 +56,7 @@ def demo_data_command(members: int, seed: int, password: str | None, quiet: bool
     click.echo(f"Created {result.members:,} members, "
                f"{' and '.join(f'{n:,}' for n in result.ratings)} ratings in two rounds, "
                f"{result.comments:,} comments and replies, {result.endorsements:,} "
-               f"endorsements, {result.updates} leadership updates"
+               f"endorsements, {result.updates} leadership updates, {result.actions} actions"
                + (f", {result.survey_responses:,} survey responses" if result.survey_responses
                   else "") + f" in {took:.1f} s.")
     click.echo("Demo logins (password for every demo account: "

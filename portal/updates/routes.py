@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from portal.actions.queries import doing_text, published_for
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.feedback import progress
-from portal.feedback.pages import LABELS
+from portal.feedback.pages import ACTION_LABELS, LABELS
 from portal.feedback.queries import updates_for
 from portal.feedback.services import find_objective
 from portal.security import leader_required
@@ -38,8 +39,10 @@ def new(code: str):
         raise PortalError("This objective has been retired; it takes no new updates.")
     history = updates_for(objective)
     latest = history[0] if history else None
+    actions = published_for(objective)
     form = UpdateForm(data={"status": latest.status if latest else None,
-                            "progress": latest.progress if latest else None})
+                            "progress": latest.progress if latest else None,
+                            "doing": doing_text(actions, ACTION_LABELS) or None})
     if form.validate_on_submit():
         try:
             publish_update(current_user, objective, form.status.data, form.progress.data,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Comment, FeedbackRound, Survey, User
+from portal.models import Action, Comment, FeedbackRound, Survey, User
 from tests.e2e.conftest import check_a11y, check_page, lookup, sign_in
 
 
@@ -32,6 +32,7 @@ def ids(live_app):
                 Survey.template_key == "pd-needs")),
             "user": db.session.scalar(sa.select(User.id).where(
                 User.email == "member@example.org")),
+            "action": db.session.scalar(sa.select(sa.func.min(Action.id))),
         }
 
     return lookup(live_app, find)
@@ -143,6 +144,10 @@ LEADER = [
     ("comments", "/reports/comments", 200, True),
     ("updates", "/reports/updates/", 200, False),
     ("update-new", "/reports/updates/A1/new", 200, False),
+    ("actions", "/reports/actions/?view=all", 200, True),
+    ("action", "/reports/actions/{action}", 200, False),
+    ("action-new", "/reports/actions/new?objective=A1", 200, False),
+    ("action-edit", "/reports/actions/{action}/edit", 200, False),
     ("survey-results", "/reports/surveys/", 200, False),
     ("survey-result", "/reports/surveys/{survey}", 200, True),
     ("survey-crosstab", "/reports/surveys/{survey}/crosstab", 200, False),
@@ -155,6 +160,15 @@ LEADER = [
 @pytest.mark.parametrize(("name", "path", "status", "shots"), LEADER)
 def test_leader_pages(leader_page, ids, name, path, status, shots):
     visit(leader_page, path.format(**ids), f"leader {name}", status, shots)
+
+
+def test_action_form_with_errors(leader_page):
+    page = leader_page
+    page.goto(page.base + "/reports/actions/new")
+    page.get_by_role("button", name="Save the action").click()
+    page.wait_for_load_state()
+    assert page.evaluate("() => document.activeElement.id") == "error-summary"
+    check_page(page, "leader action-errors")
 
 
 def test_board_report_in_print_media(leader_page, ids):
