@@ -27,9 +27,14 @@ def insert_rows(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence
         if progress is not None:
             progress.update(count % chunk)
         return count
-    marks = ", ".join("?" for _ in columns)
-    # Table and column names come from our own models, values are bound parameters.
-    sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'  # noqa: S608  # nosec B608
+    # SQLAlchemy writes the statement (SQLite's qmark style: one "?" per column, in
+    # `columns` order), so no SQL is put together from strings here.
+    stmt = sa.insert(table).values({c: sa.bindparam(c) for c in columns})
+    compiled = stmt.compile(dialect=conn.dialect)
+    sql = str(compiled)
+    order = [list(columns).index(name) for name in compiled.positiontup]
+    if order != list(range(len(columns))):  # the statement lists the table's order
+        rows = (tuple(row[i] for i in order) for row in rows)
     cur = raw.cursor()
     batch: list[Sequence] = []
     for row in rows:
