@@ -46,7 +46,6 @@ from portal.extensions import db
 from portal.models import Comment, FeedbackRound, Objective, User
 from portal.plan import planfile
 from portal.plan import services as plan_services
-from portal.sentiment import score
 from portal.timeutil import now_utc
 
 PASSWORD = "bench password that is long enough"  # noqa: S105 - benchmark accounts only
@@ -87,8 +86,7 @@ def seed(database_url: str) -> tuple[int, list[str]]:
         for i in range(100):
             body = texts[i % 3] + f" (comment {i})"
             db.session.add(Comment(objective_id=a1.id, round_id=rnd.id,
-                                   user_id=users[i % 20].id, body=body,
-                                   sentiment=score(body), endorsement_count=i % 7,
+                                   user_id=users[i % 20].id, body=body, endorsement_count=i % 7,
                                    region=users[i % 20].region))
         survey = open_survey()
         forms = section_forms(survey, 1, SURVEY_FORMS, seed=1)

@@ -18,7 +18,7 @@ import numpy as np
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
-from portal import create_app, segments, sentiment
+from portal import create_app, segments
 from portal.extensions import db
 from portal.models import (
     Comment,
@@ -138,21 +138,16 @@ def _analyze() -> None:
 def _add_comments(rng, round_id: int, ids, seg, objectives, ts) -> int:
     writers = np.flatnonzero(rng.random(len(ids)) < COMMENT_SHARE)
     tones = (*demo_text.POSITIVE, *demo_text.NEUTRAL, *demo_text.NEGATIVE)
-    scores: dict[str, float] = {}
-
     def row(m: int):
         code = objectives[int(rng.integers(0, len(objectives)))]
         text = demo_text.fill(tones[int(rng.integers(0, len(tones)))], code.code,
                               int(rng.integers(0, 2)))
-        if text not in scores:
-            scores[text] = sentiment.score(text)
         return (code.id, round_id, int(ids[m]), text, True, "visible",
-                int(rng.integers(0, 5)), 0, scores[text], ts, ts,
+                int(rng.integers(0, 5)), 0, ts, ts,
                 *(seg[k][m] or None for k in segments.KEYS))
 
     cols = ("objective_id", "round_id", "user_id", "body", "show_name", "status",
-            "endorsement_count", "flag_count", "sentiment", "created_at", "updated_at",
-            *segments.KEYS)
+            "endorsement_count", "flag_count", "created_at", "updated_at", *segments.KEYS)
     return bulkload.insert_rows(Comment.__table__, cols, (row(m) for m in writers))
 
 

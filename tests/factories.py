@@ -177,13 +177,11 @@ def make_rating(user: User, objective, rnd, importance: int | None, performance:
 def make_raw_comment(objective, rnd, body: str, user: User | None = None, parent=None,
                      endorsements: int = 0, status: str = "visible", commit: bool = True,
                  **segments):
-    from portal import sentiment
     from portal.models import Comment
 
     comment = Comment(objective_id=objective.id, round_id=rnd.id if rnd else None,
                       user_id=user.id if user else None, parent_id=parent.id if parent else None,
-                      body=body, status=status, endorsement_count=endorsements,
-                      sentiment=sentiment.score(body), **segments)
+                      body=body, status=status, endorsement_count=endorsements, **segments)
     db.session.add(comment)
     if commit:
         db.session.commit()

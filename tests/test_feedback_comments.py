@@ -37,7 +37,6 @@ def test_member_posts_a_comment(client, login, plan, member):
     c = db.session.scalar(sa.select(Comment))
     assert resp.location.endswith(f"/plan/objectives/A1?sort=newest#comment-{c.id}")
     assert c.user_id == member.id and c.round_id == rnd.id and c.region == "west"
-    assert c.sentiment is not None and c.sentiment > 0.3
     html = client.get("/plan/objectives/A1").get_data(as_text=True)
     assert "<strong>love</strong>" in html and "Mia Member" in html
     assert "Comments (1)" in html

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from portal import sentiment
 from portal.errors import Conflict, Forbidden, NotFound, PortalError
 from portal.extensions import db
 from portal.feedback.sqlutil import insert_ignore
@@ -70,7 +69,7 @@ def post_comment(user: User, objective: Objective, body: str, show_name: bool = 
     _serialise_member_posts(user, objective)
     comment = Comment(objective_id=objective.id, round_id=rnd.id if rnd else None,
                       user_id=user.id, parent_id=parent.id if parent else None, body=text,
-                      show_name=show_name, sentiment=sentiment.score(text),
+                      show_name=show_name,
                       **user.segment_values())
     db.session.add(comment)
     db.session.flush()
@@ -126,7 +125,6 @@ def edit_comment(user: User, comment: Comment, body: str, now: datetime | None =
                                   created_at=comment.edited_at or comment.created_at))
     comment.body = text
     comment.edited_at = now
-    comment.sentiment = sentiment.score(text)
     db.session.flush()
     return True
 

@@ -60,8 +60,6 @@ class Comment(TimestampMixin, db.Model):
     # Kept in step by the services, so threads sort without counting per row.
     endorsement_count: Mapped[int] = mapped_column(default=0)
     flag_count: Mapped[int] = mapped_column(default=0)
-    # VADER compound score (-1..1) computed when the text is written; rough.
-    sentiment: Mapped[float | None]
 
     career_stage: Mapped[str | None] = mapped_column(sa.String(32))
     library_type: Mapped[str | None] = mapped_column(sa.String(32))

@@ -2,11 +2,11 @@
 
 Comments are public: every member reads them, with the author's name unless the
 author chose to show "A member". So a selection made only of public properties
-(round, domain, objective, phrase, rough sentiment) is shown whatever its size;
+(round, domain, objective, phrase) is shown whatever its size;
 only visible comments count, never removed, hidden or pending ones.
 
 A segment filter is different: it tells which members wrote what. A segment-filtered
-selection is published (count, texts, themes, sentiment) only when `decide()` allows
+selection is published (count, texts, themes) only when `decide()` allows
 it, and every refusal looks the same, whether nothing or a few comments match, so the
 answer is no oracle and two allowed answers cannot be subtracted to reveal a refused
 one. See `decide` for the rule.
@@ -21,13 +21,12 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from portal import privacy, segments, sentiment
+from portal import privacy, segments
 from portal.extensions import db
 from portal.models import Comment, CommentStatus, Domain, FeedbackRound, Objective
 from portal.reports.tables import csv_safe
 from portal.reports.themes import MAX_DOCS, Theme, find_themes
 
-SENTIMENTS = ("positive", "neutral", "negative")
 PAGE_SIZE = 20
 
 
@@ -39,7 +38,6 @@ class CommentFilter:
     dimension: str | None = None
     value: str | None = None        # "" = not answered
     keyword: str = ""
-    sentiment: str | None = None
 
     @property
     def segmented(self) -> bool:
@@ -67,13 +65,6 @@ class CommentFilter:
             escaped = (self.keyword.replace("\\", "\\\\").replace("%", "\\%")
                        .replace("_", "\\_"))
             cond.append(c.body.ilike(f"%{escaped}%", escape="\\"))
-        if self.sentiment == "positive":
-            cond.append(c.sentiment >= sentiment.POSITIVE)
-        elif self.sentiment == "negative":
-            cond.append(c.sentiment <= sentiment.NEGATIVE)
-        elif self.sentiment == "neutral":
-            cond.append(sa.and_(c.sentiment > sentiment.NEGATIVE,
-                                c.sentiment < sentiment.POSITIVE))
         return cond
 
 
@@ -145,12 +136,6 @@ def decide(flt: CommentFilter) -> Decision:
     return Decision(True, n)
 
 
-def _sentiment_case() -> sa.ColumnElement:
-    return sa.case((Comment.sentiment >= sentiment.POSITIVE, "positive"),
-                   (Comment.sentiment <= sentiment.NEGATIVE, "negative"),
-                   (Comment.sentiment.is_(None), "unknown"), else_="neutral")
-
-
 def author_name(c: Comment) -> str:
     """The name members see on the comment: "A member" when the author hid it or left."""
     return c.author.display_name if c.show_name and c.author else "A member"
@@ -159,9 +144,8 @@ def author_name(c: Comment) -> str:
 @dataclass
 class CommentSummary:
     total: int                    # published count (0 when withheld)
-    shown: bool                   # texts, themes and sentiment may be shown
+    shown: bool                   # texts and themes may be shown
     replies: int = 0
-    sentiment: dict[str, int] = field(default_factory=dict)
     themes: list[Theme] = field(default_factory=list)
     top: list[Comment] = field(default_factory=list)
     withheld: bool = False        # a segment-filtered selection that may not be shown
@@ -177,30 +161,23 @@ class CommentSummary:
                     f"it, holds fewer than {privacy.min_comments()})")
         return f"{self.total:,}" if self.total else "none"
 
-    def sentiment_share(self, label: str) -> float | None:
-        known = sum(v for k, v in self.sentiment.items() if k in SENTIMENTS)
-        return self.sentiment.get(label, 0) / known if known else None
-
 
 def summarise(flt: CommentFilter, with_themes: bool = True, top_n: int = 5) -> CommentSummary:
-    """Counts by kind and sentiment in one GROUP BY, themes and the most endorsed
-    comments; all of it public without a segment filter, and with one only when
-    `decide` allows the selection."""
+    """Counts by kind in one GROUP BY, themes and the most endorsed comments; all of
+    it public without a segment filter, and with one only when `decide` allows the
+    selection."""
     decision = decide(flt)
     if not decision.allowed:
         return CommentSummary(0, False, withheld=True)
-    label = _sentiment_case()
     is_reply = sa.case((Comment.parent_id.is_(None), 0), else_=1)
     rows = db.session.execute(
-        sa.select(is_reply, label, sa.func.count()).where(*flt.conditions())
-        .group_by(is_reply, label)).all()
-    total = sum(n for _, _, n in rows)
+        sa.select(is_reply, sa.func.count()).where(*flt.conditions())
+        .group_by(is_reply)).all()
+    total = sum(n for _, n in rows)
     summary = CommentSummary(total, total > 0)
     if not summary.shown:
         return summary
-    summary.replies = sum(n for r, _, n in rows if r)
-    for _, lab, n in rows:
-        summary.sentiment[lab] = summary.sentiment.get(lab, 0) + n
+    summary.replies = sum(n for r, n in rows if r)
     summary.top = list(db.session.scalars(
         sa.select(Comment).where(*flt.conditions(), Comment.endorsement_count > 0)
         .order_by(Comment.endorsement_count.desc(), Comment.created_at.desc())
@@ -245,8 +222,7 @@ def search(flt: CommentFilter, page: int = 1) -> CommentPage:
     return CommentPage(total, True, page, pages, items, segmented=flt.segmented)
 
 
-EXPORT_HEADER = ["Round", "Objective", "Date", "Kind", "Sentiment (rough)", "Endorsements",
-                 "Comment"]
+EXPORT_HEADER = ["Round", "Objective", "Date", "Kind", "Endorsements", "Comment"]
 
 
 def export_csv(flt: CommentFilter) -> str | None:
@@ -257,15 +233,13 @@ def export_csv(flt: CommentFilter) -> str | None:
     writer = csv.writer(buf)
     writer.writerow(EXPORT_HEADER)
     stmt = (sa.select(FeedbackRound.name, Objective.code, Comment.created_at,
-                      Comment.parent_id, Comment.sentiment, Comment.endorsement_count,
-                      Comment.body)
+                      Comment.parent_id, Comment.endorsement_count, Comment.body)
             .join(Objective, Objective.id == Comment.objective_id)
             .outerjoin(FeedbackRound, FeedbackRound.id == Comment.round_id)
             .where(*flt.conditions()).order_by(Comment.created_at.desc(), Comment.id.desc()))
-    for rnd, code, created, parent, score, endorsements, body in db.session.execute(stmt):
+    for rnd, code, created, parent, endorsements, body in db.session.execute(stmt):
         writer.writerow([rnd or "", code, created.date().isoformat(),
-                         "reply" if parent else "comment", sentiment.label(score),
-                         endorsements, csv_safe(body)])
+                         "reply" if parent else "comment", endorsements, csv_safe(body)])
     return buf.getvalue()
 
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import click
 import numpy as np
 import sqlalchemy as sa
 from tqdm import tqdm
 
-from portal import segments, sentiment
+from portal import segments
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.models import (
@@ -144,11 +143,6 @@ def _effect_matrix(codes: list[str], seg: dict[str, np.ndarray]) -> tuple[np.nda
 
 def _scale(latent: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(latent), 1, 5).astype(np.int64)
-
-
-@lru_cache(maxsize=20_000)
-def _score(text: str) -> float:
-    return sentiment.score(text)
 
 
 def create_demo(members: int, seed: int, password: str | None = None,
@@ -303,17 +297,16 @@ def _comments(rng, rnd, who, imp, perf, objectives, user_ids, seg) -> tuple[int,
             bodies.append(text)
             authors.append(m)
             rows.append([objectives[j].id, rnd.id, int(user_ids[m]), None, text,
-                         bool(rng.random() < 0.7), status, 0, 0, _score(text), when])
+                         bool(rng.random() < 0.7), status, 0, 0, when])
     # Endorsements: a skewed number per comment, from other participants.
     counts = np.minimum(rng.negative_binomial(1, 0.25, len(rows)), len(who) - 1)
     for row, k in zip(rows, counts, strict=True):
         row[7] = int(k)
     cols = ("objective_id", "round_id", "user_id", "parent_id", "body", "show_name", "status",
-            "endorsement_count", "flag_count", "sentiment", "created_at", "updated_at",
-            *segments.KEYS)
+            "endorsement_count", "flag_count", "created_at", "updated_at", *segments.KEYS)
 
     def full(row, m):
-        return (*row[:10], _ts(row[10]), _ts(row[10]), *(seg[k][m] or None for k in segments.KEYS))
+        return (*row[:9], _ts(row[9]), _ts(row[9]), *(seg[k][m] or None for k in segments.KEYS))
 
     bulkload.insert_rows(Comment.__table__, cols, (full(r, m) for r, m in zip(rows, authors,
                                                                              strict=True)))
@@ -326,9 +319,9 @@ def _comments(rng, rnd, who, imp, perf, objectives, user_ids, seg) -> tuple[int,
             m = who[rng.integers(0, len(who))]
             pool = demo_text.REPLIES_AGREE if rng.random() < 0.7 else demo_text.REPLIES_DISAGREE
             text = pool[rng.integers(0, len(pool))]
-            when = row[10] + timedelta(hours=int(rng.integers(1, 72)))
+            when = row[9] + timedelta(hours=int(rng.integers(1, 72)))
             replies.append((row[0], rnd.id, int(user_ids[m]), cid, text, True, "visible", 0, 0,
-                            _score(text), _ts(when), _ts(when),
+                            _ts(when), _ts(when),
                             *(seg[k][m] or None for k in segments.KEYS)))
     bulkload.insert_rows(Comment.__table__, cols, replies)
     endorsements = []

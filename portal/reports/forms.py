@@ -57,7 +57,4 @@ class CommentFilterForm(QueryForm):
     objective = SelectField("Objective", coerce=str, default="")
     segment = SelectField("Segment", choices=choices(segment_value_choices()), default="")
     keyword = SearchField("Keyword", validators=[Optional(), Length(max=100)])
-    sentiment = SelectField("Sentiment (rough)", choices=choices([
-        ("", "Any"), ("positive", "Positive"), ("neutral", "Neutral"),
-        ("negative", "Negative")]), default="")
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from portal import charts, errors_http, privacy, segments, sentiment
+from portal import charts, errors_http, privacy, segments
 from portal.forms import choice_value
 from portal.models import UPDATE_STATUS_LABELS, FeedbackRound
 from portal.reports import (
@@ -244,13 +244,11 @@ def _comment_form(rounds) -> tuple[forms.CommentFilterForm, comments.CommentFilt
         raw = request.args.get(name, "")
         if raw and raw not in {v for v, _ in getattr(form, name).choices}:
             abort(404)
-    # A segment or sentiment the portal does not know is a 404 too, before anything
-    # is counted, so a typo never reaches the decision about what may be shown.
-    for name, choices in (("segment", form.segment.choices),
-                          ("sentiment", form.sentiment.choices)):
-        raw = request.args.get(name, "")
-        if raw and raw not in {choice_value(c) for c in choices}:
-            abort(404)
+    # A segment the portal does not know is a 404 too, before anything is counted,
+    # so a typo never reaches the decision about what may be shown.
+    raw = request.args.get("segment", "")
+    if raw and raw not in {choice_value(c) for c in form.segment.choices}:
+        abort(404)
     valid = form.validate()
     if valid:
         flt.round_id = int(form.round.data) if form.round.data else None
@@ -260,7 +258,6 @@ def _comment_form(rounds) -> tuple[forms.CommentFilterForm, comments.CommentFilt
             key, _, code = form.segment.data.partition(":")
             flt.dimension, flt.value = key, ("" if code == "-" else code)
         flt.keyword = (form.keyword.data or "").strip()
-        flt.sentiment = form.sentiment.data or None
     return form, flt, valid
 
 
@@ -420,7 +417,7 @@ def _template_helpers():
     return {"sort_url": sort_url, "sort_state": sort_state, "export_url": export_url,
             "privacy_min_n": privacy.min_n(), "privacy_min_comments": privacy.min_comments(),
             "charts": charts, "update_labels": UPDATE_STATUS_LABELS,
-            "sentiment_label": sentiment.label, "snapshot_as_of": snapshots.as_of,
+            "snapshot_as_of": snapshots.as_of,
             "shortfalls": labels.shortfalls, "short_name": labels.short_name,
             "base_description": participation.base_description,
             "suppressed_label": privacy.suppressed_label()}
