@@ -82,6 +82,19 @@ def withheld_label() -> str:
     return "withheld to protect a small group"
 
 
+def suppression_reason(label: str) -> str:
+    """What a table's note adds to a suppressed cell's label: why it is hidden."""
+    if label == withheld_label():
+        return (": with the figures beside it, this figure would give back a count of "
+                f"fewer than {min_n()} members, so it is not shown.")
+    if label.startswith("hidden: fewer than"):
+        return (": a share is two counts (those who gave the answer and those who did "
+                "not), and one of them is a group too small to show.")
+    if label.startswith("fewer than"):
+        return " members: too few to show without risking that someone is recognised."
+    return "."
+
+
 def display(value: int | float | None, threshold: int | None = None, fmt: str = "{}") -> str:
     """Text for a cell: the figure, or "fewer than N" when it was suppressed."""
     if value is None:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask import Flask, request, url_for
 
-from portal import numfmt, segments
+from portal import numfmt, privacy, segments
 from portal.markdown import render_markdown
 
 
@@ -52,6 +52,7 @@ def _sso_providers():
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.globals["sso_providers"] = _sso_providers
+    app.jinja_env.globals["suppression_reason"] = privacy.suppression_reason
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
