@@ -220,8 +220,12 @@ def test_submitting_incomplete_survey_is_refused(client, login, member, survey):
 def test_second_submission_is_refused(client, login, member, survey):
     login(member)
     assert take_survey(client, survey).status_code == 200
+    # Sending the form again (a reload of the thank-you page) stores nothing more and
+    # thanks again, rather than answering 409 (issue 18).
     resp = client.post_form(f"/surveys/{survey.id}/submit")
-    assert resp.status_code == 409 and "already submitted" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "already submitted" in html
+    assert "Thank you: your answers are received" in html
     resp = client.post_form(f"/surveys/{survey.id}/start")
     assert resp.status_code == 409
     assert post_section(client, survey.id, 1, SECTION_1).status_code == 409

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.forms import PortalForm
 from portal.models import FlagReason
 from portal.models.feedback import DONT_KNOW, IMPORTANCE_LABELS, PERFORMANCE_LABELS
 
@@ -58,7 +59,7 @@ class ScaleField(RadioField):
             raise ValidationError("Choose one of the answers on the scale.")
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     importance = ScaleField(IMPORTANCE_QUESTION, IMPORTANCE_LABELS)
     performance = ScaleField(PERFORMANCE_QUESTION, PERFORMANCE_LABELS)
 
@@ -69,7 +70,7 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
     Shown with the member's saved ratings; read from the request when `submitted`.
     """
 
-    class DomainRatingForm(FlaskForm):
+    class DomainRatingForm(PortalForm):
         pass
 
     for obj in objectives:
@@ -86,7 +87,7 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
     return DomainRatingForm(formdata=None, data=data)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField(
         "Your comment",
         validators=[DataRequired(message="Write your comment before sending it."),
@@ -95,14 +96,14 @@ class CommentForm(FlaskForm):
     parent_id = HiddenField()
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(PortalForm):
     body = TextAreaField(
         "Your comment",
         validators=[DataRequired(message="Write your comment before saving it."),
                     Length(max=5000, message="A comment can be at most 5,000 characters long.")])
 
 
-class FlagForm(FlaskForm):
+class FlagForm(PortalForm):
     reason = RadioField("Why are you flagging this comment?",
                         choices=make_choices((r.value, label) for r, label in FLAG_LABELS.items()),
                         validators=[DataRequired(message="Choose why you are flagging this "

@@ -121,7 +121,9 @@ def _other_text(question: SurveyQuestion, form: MultiDict, chosen_other: bool) -
     if not text:
         raise AnswerError("Please say what 'Other' is.")
     if len(text) > OTHER_TEXT_MAX:
-        raise AnswerError(f"Keep 'Other' to {OTHER_TEXT_MAX} characters or fewer.")
+        raise AnswerError(f"What 'Other' is must be {OTHER_TEXT_MAX} characters or fewer. "
+                          f"It has {len(text):,} now: shorten it by "
+                          f"{len(text) - OTHER_TEXT_MAX:,}.")
     return text
 
 
@@ -245,8 +247,8 @@ def _text(question: SurveyQuestion, form: MultiDict) -> Any:
         return None
     limit = question.setting("max_length", 200)
     if len(raw) > limit:
-        raise AnswerError(f"Keep your answer to {limit} characters or fewer "
-                          f"(you wrote {len(raw)}).")
+        raise AnswerError(f"Your answer must be {limit:,} characters or fewer. It has "
+                          f"{len(raw):,} now: shorten it by {len(raw) - limit:,}.")
     return raw
 
 
