@@ -270,12 +270,12 @@ def test_a_release_failure_loses_nothing_and_is_retried(app, client, login, memb
 def test_release_command_releases_waiting_answers(app, runner, survey):
     _submit_many(survey, 3, close=False)
     result = runner.invoke(args=["surveys", "release"])
-    assert "0 waiting answer(s) released; 3 still wait" in result.output
+    assert "0 waiting answers released; 3 still wait" in result.output
     s = db.session.get(Survey, survey.id)
     s.close()
     db.session.commit()
     result = runner.invoke(args=["surveys", "release"])
-    assert "3 waiting answer(s) released; 0 still wait" in result.output
+    assert "3 waiting answers released; 0 still wait" in result.output
     assert _count(SurveyResponse) == 3
 
 

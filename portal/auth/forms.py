@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from portal.forms import PortalForm
 
 PASSWORD_HINT = (f"{MIN_LENGTH} to {MAX_LENGTH} characters. Any characters, including "
@@ -48,6 +48,15 @@ class RegisterForm(PortalForm):
     ])
     password = _password_field("Password", "Choose a password.")
     invite = HiddenField(validators=[Length(max=200)])
+
+    def validate_password(self, field) -> None:
+        # The password rules run with the other fields, so every problem shows at once
+        # (the service checks them again).
+        if field.data and len(field.data) <= MAX_LENGTH:
+            email = self.email.data if isinstance(self.email.data, str) else None
+            problem = password_problem(field.data, email or None)
+            if problem:
+                raise ValidationError(problem)
 
 
 class ForgotPasswordForm(PortalForm):
