@@ -279,3 +279,15 @@ def test_the_section_count_drops_once_when_a_section_is_ruled_out(client, login,
     post_section(client, survey.id, 1, {"q-q1": "no"})
     page = client.get(f"/surveys/{survey.id}/sections/2").get_data(as_text=True)
     assert "Section 2 of 3" in page
+
+
+def test_the_domain_error_summary_says_which_scale(client, login, plan, member):
+    from portal.models import Objective
+
+    factories.make_round("Open now", status="open")
+    login(member)
+    e2 = db.session.scalar(sa.select(Objective.id).where(Objective.code == "E2"))
+    resp = client.post_form("/feedback/domains/E/ratings", {f"performance_{e2}": "77"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert ">E2, performance: Choose one of the answers on the scale.</a></li>" in html

@@ -42,10 +42,12 @@ def _to_int(value):
 class ScaleField(RadioField):
     """An optional radio scale with a plain-language error for values off the scale."""
 
-    def __init__(self, label, labels, **kwargs):
+    def __init__(self, label, labels, summary_prefix: str = "", **kwargs):
         super().__init__(label, choices=_scale(labels), coerce=_to_int,
                          validators=[Optional()], **kwargs)
         self.type = "RadioField"  # the form macros render it as a radio fieldset
+        # On a page of many scales the error summary says which one ("A1, importance:").
+        self.summary_prefix = summary_prefix
 
     def process_formdata(self, valuelist):
         try:
@@ -75,9 +77,11 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
 
     for obj in objectives:
         setattr(DomainRatingForm, f"importance_{obj.id}",
-                ScaleField(f"{obj.code}: {IMPORTANCE_QUESTION}", IMPORTANCE_LABELS))
+                ScaleField(f"{obj.code}: {IMPORTANCE_QUESTION}", IMPORTANCE_LABELS,
+                           summary_prefix=f"{obj.code}, importance:"))
         setattr(DomainRatingForm, f"performance_{obj.id}",
-                ScaleField(f"{obj.code}: {PERFORMANCE_QUESTION}", PERFORMANCE_LABELS))
+                ScaleField(f"{obj.code}: {PERFORMANCE_QUESTION}", PERFORMANCE_LABELS,
+                           summary_prefix=f"{obj.code}, performance:"))
     data = {}
     for obj_id, r in (ratings or {}).items():
         data[f"importance_{obj_id}"] = r.importance
