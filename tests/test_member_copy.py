@@ -291,3 +291,14 @@ def test_the_domain_error_summary_says_which_scale(client, login, plan, member):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert ">E2, performance: Choose one of the answers on the scale.</a></li>" in html
+
+
+def test_an_unverified_member_can_ask_for_a_link_on_the_pages_that_need_one(client, login,
+                                                                           plan, unverified):
+    login(unverified)
+    # No round open: the comment section offers the link.
+    html = client.get("/plan/objectives/A1").get_data(as_text=True)
+    assert html.count("Send the link again") == 1
+    factories.make_round("Open now", status="open")
+    html = client.get("/plan/domains/B").get_data(as_text=True)
+    assert "Send the link again" in html and "You have rated" not in html
