@@ -84,6 +84,11 @@ class PortalForm(FlaskForm):
     """Every portal form: validation messages that name their field."""
 
     def validate(self, extra_validators=None) -> bool:
+        # Browsers send a textarea's line breaks as CRLF; counted as one character, as
+        # the live count and the services count them, so a text that fits is not refused.
+        for field in self:
+            if field.type == "TextAreaField" and isinstance(field.data, str):
+                field.data = field.data.replace("\r\n", "\n")
         ok = super().validate(extra_validators=extra_validators)
         if not ok:
             name_errors(self)

@@ -302,3 +302,11 @@ def test_an_unverified_member_can_ask_for_a_link_on_the_pages_that_need_one(clie
     factories.make_round("Open now", status="open")
     html = client.get("/plan/domains/B").get_data(as_text=True)
     assert "Send the link again" in html and "You have rated" not in html
+
+
+def test_line_breaks_count_once_against_the_limit(client, login, plan, member):
+    login(member)
+    body = ("line\r\n" * 1000)[:-2]  # 4,999 characters once each break counts as one
+    resp = client.post_form("/feedback/objectives/A1/comments", {"body": body})
+    assert resp.status_code == 302
+    assert db.session.scalar(sa.select(Comment.body)) == body.replace("\r\n", "\n")
