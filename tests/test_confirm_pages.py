@@ -90,3 +90,24 @@ def test_deleting_an_account_has_its_own_page_and_a_danger_button(client, login,
     assert 'class="button warning" href="/account/delete"' in profile
     html = client.get("/account/delete").get_data(as_text=True)
     assert 'class="button danger">Delete my account</button>' in html
+
+
+def test_closing_a_survey_is_confirmed_on_its_own_page(client, login, admin):
+    from portal.models import Survey
+    from tests.factories import make_survey
+
+    survey = make_survey()
+    login(admin)
+    edit = client.get(f"/admin/surveys/{survey.id}").get_data(as_text=True)
+    assert not _forms_posting_to(edit, f"/admin/surveys/{survey.id}/close")
+    assert f'href="/admin/surveys/{survey.id}/close"' in edit
+    html = client.get(f"/admin/surveys/{survey.id}/close").get_data(as_text=True)
+    assert "Close the survey “Every type” now?" in html
+    assert _forms_posting_to(html, f"/admin/surveys/{survey.id}/close")
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).status == "open"
+    assert client.post_form(f"/admin/surveys/{survey.id}/close").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Survey, survey.id).status == "closed"
+    assert "nothing to close" in client.get(
+        f"/admin/surveys/{survey.id}/close").get_data(as_text=True)

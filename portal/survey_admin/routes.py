@@ -163,6 +163,12 @@ def open_survey(survey_id: int):
     return _transition(survey_id, services.open_survey, "The survey is open.")
 
 
+@bp.get("/<int:survey_id>/close")
+def confirm_close(survey_id: int):
+    """Closing stops every member's answers, so it is asked on a page of its own."""
+    return render_template("survey_admin/close.html", survey=services.get_survey(survey_id))
+
+
 @bp.post("/<int:survey_id>/close")
 def close_survey(survey_id: int):
     return _transition(survey_id, services.close_survey, "The survey is closed.")

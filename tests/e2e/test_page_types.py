@@ -190,6 +190,7 @@ ADMIN = [
     ("moderation-hide", "/admin/moderation/comments/{flagged_comment}/hide", 200, False),
     ("surveys", "/admin/surveys/", 200, False),
     ("survey-edit", "/admin/surveys/{survey}", 200, False),
+    ("survey-close", "/admin/surveys/{survey}/close", 200, False),
     ("not-found", "/admin/users/999999", 404, False),
 ]
 
