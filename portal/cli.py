@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal.extensions import db
+from portal.numfmt import plural
 from portal.plan import planfile
 from portal.plan import services as plan_services
 from portal.reports import cli as reports_cli
@@ -40,7 +41,7 @@ def plan_import(file, if_empty: bool) -> None:
     if changes:
         for line in changes:
             click.echo(line)
-        click.echo(f"{len(changes)} change(s) imported.")
+        click.echo(f"{plural(len(changes), 'change')} imported.")
     else:
         click.echo("No changes: the stored plan already matches the file.")
 
@@ -67,7 +68,7 @@ def plan_check(file) -> None:
     except planfile.PlanFileError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        click.echo(f"{plural(len(exc.problems), 'problem')} found.", err=True)
         raise SystemExit(1)
     n_obj = sum(len(d["objectives"]) for d in data["domains"])
     click.echo(f"OK: {len(data['domains'])} domains, {n_obj} objectives.")

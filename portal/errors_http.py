@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.errors import PortalError
 from portal.extensions import db, login_manager
+from portal.security import Unverified
 
 log = logging.getLogger("portal.errors")
 
@@ -63,6 +64,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
+        if isinstance(err, Unverified):
+            _safe_current_user()
+            return render_template("auth/unverified.html"), 403
         status = err.code or 500
         headers = {}
         if status == 429:

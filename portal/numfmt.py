@@ -78,8 +78,16 @@ def percent_interval(lo: float | None, hi: float | None) -> str:
     return f"{number(100 * lo, 0)}–{number(100 * hi, 0)}%"
 
 
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """A count with its noun in the right number: "1 problem", "2 problems",
+    "1 survey opened or closed"."""
+    word = singular if int(n) == 1 else (plural_form or singular + "s")
+    return f"{int(n):,} {word}"
+
+
 def init_app(app) -> None:
     env = app.jinja_env.filters
+    env["plural"] = plural
     env["num"] = number
     env["signed"] = signed
     env["percent"] = percent

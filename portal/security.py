@@ -8,6 +8,7 @@ from functools import wraps
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
@@ -248,6 +249,13 @@ leader_required = role_required("leader", "admin")
 admin_required = role_required("admin")
 
 
+class Unverified(Forbidden):
+    """403 for a signed-in member whose address is not verified: the error handler shows
+    a page that says why and offers a new link, not a bare "Access denied"."""
+
+    description = "Please verify your e-mail address first."
+
+
 def verified_required(view):
     """Signed in with a verified e-mail address: needed to rate, comment and answer surveys."""
 
@@ -256,7 +264,7 @@ def verified_required(view):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.is_verified:
-            abort(403, description="Please verify your e-mail address first.")
+            raise Unverified()
         return view(*args, **kwargs)
 
     return wrapped

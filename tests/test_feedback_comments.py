@@ -51,14 +51,16 @@ def test_comments_without_a_round_have_no_round(client, login, plan, member):
 @pytest.mark.parametrize(("body", "message"), [
     ("", "Write your comment before sending it."),
     ("   \n  ", "Write your comment before sending it."),
-    ("x" * 5001, "A comment can be at most 5,000 characters long."),
+    ("x" * 5001, "Your comment must be 5,000 characters or fewer. It has 5,001 now: "
+                 "shorten it by 1 character."),
 ])
 def test_empty_or_overlong_comments_are_refused(client, login, plan, member, body, message):
     login(member)
     resp = client.post_form("/feedback/objectives/A1/comments", {"body": body})
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
-    assert message in html and 'aria-describedby="body-hint body-error"' in html
+    # The hint stating the limit is part of the description too (issue 18, point 2).
+    assert message in html and 'aria-describedby="body-hint body-limit body-error"' in html
     assert _count(Comment) == 0
 
 

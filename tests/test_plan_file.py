@@ -127,7 +127,7 @@ def test_check_reports_each_problem_with_its_location(runner, tmp_path, bundled)
     assert "$.domains[3].objectives[0].text: must be a non-empty text" in out
     assert "$.domains[4].objectives: a domain needs at least one objective" in out
     assert "$.domains[0].objectives[0].note: unknown key 'note'" in out
-    assert "6 problem(s) found." in out
+    assert "6 problems found." in out
 
 
 def test_check_accepts_the_bundled_plan(runner, tmp_path):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import segments
 from portal.auth.forms import _no_control_characters
-from portal.forms import choice_list, choice_value
+from portal.forms import PortalForm, choice_list, choice_value
 
 
 class OptionalRadioField(RadioField):
@@ -32,7 +31,7 @@ def _segment_field(dim: segments.Dimension) -> OptionalRadioField:
     return OptionalRadioField(dim.question, choices=choice_list(dim.choices), validate_choice=True)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     display_name = StringField("Display name", validators=[
         DataRequired("Enter the name other members will see."),
         Length(max=80, message="Use at most 80 characters."),
@@ -45,14 +44,14 @@ for _dim in segments.DIMENSIONS:
     setattr(ProfileForm, _dim.key, _segment_field(_dim))
 
 
-class DeleteSsoAccountForm(FlaskForm):
+class DeleteSsoAccountForm(PortalForm):
     email = StringField("Your e-mail address", validators=[
         DataRequired("Type the e-mail address of your account to confirm."),
         Length(max=254, message="An e-mail address has at most 254 characters."),
     ])
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(PortalForm):
     password = PasswordField("Your password", validators=[
         DataRequired("Enter your password to confirm."),
         Length(max=128, message="Use at most 128 characters."),

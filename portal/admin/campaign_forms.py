@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -17,14 +16,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from portal import segments
 from portal.campaigns import texts
 from portal.campaigns.services import CampaignInput
-from portal.forms import choice_list
+from portal.forms import PortalForm, choice_list
 from portal.models import AudienceKind
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 ACTIONS = ("preview", "test", "create")
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(PortalForm):
     name = StringField("Campaign name (for admins)", validators=[Optional(), Length(max=120)])
     survey_id = SelectField("Survey", coerce=int, choices=[],
                             validators=[InputRequired("Choose the survey to invite members to.")])

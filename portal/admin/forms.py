@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.auth.registration import MODES
-from portal.forms import QueryForm, choice_list
+from portal.forms import PortalForm, QueryForm, choice_list
 from portal.models.user import ROLE_LABELS
 from portal.plan.planfile import MAX_TEXT
 
@@ -39,21 +38,21 @@ class UserFilterForm(QueryForm):
                            validators=[Optional()])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = RadioField("Role", choices=choice_list(ROLE_PAIRS),
                       validators=[DataRequired("Choose a role.")])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button with its CSRF token."""
 
 
-class RegistrationModeForm(FlaskForm):
+class RegistrationModeForm(PortalForm):
     mode = RadioField("Who may register", choices=choice_list(MODES.items()),
                       validators=[DataRequired("Choose a registration mode.")])
 
 
-class RosterForm(FlaskForm):
+class RosterForm(PortalForm):
     # Required unless the file is already waiting for confirmation (`pending`).
     file = FileField("Roster file (CSV)")
     pending = HiddenField()
@@ -64,14 +63,14 @@ class RosterForm(FlaskForm):
             raise ValidationError("Choose a CSV file.")
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(PortalForm):
     email = StringField("E-mail address to invite", validators=[
         DataRequired("Enter an e-mail address."), Length(max=254),
         Email(message="Enter an e-mail address like name@example.org.",
               check_deliverability=False)])
 
 
-class StatementsForm(FlaskForm):
+class StatementsForm(PortalForm):
     mission = TextAreaField("Mission", validators=[DataRequired("Enter the mission."),
                                                    Length(max=MAX_TEXT)])
     vision = TextAreaField("Vision", validators=[DataRequired("Enter the vision."),
@@ -80,13 +79,13 @@ class StatementsForm(FlaskForm):
         DataRequired("List at least one value."), Length(max=20_000)])
 
 
-class DomainForm(FlaskForm):
+class DomainForm(PortalForm):
     title = StringField("Title", validators=[DataRequired("Enter the title."), Length(max=200)])
     goal = TextAreaField("Goal", validators=[DataRequired("Enter the goal."),
                                              Length(max=MAX_TEXT)])
 
 
-class ObjectiveForm(FlaskForm):
+class ObjectiveForm(PortalForm):
     text = TextAreaField("Objective text", validators=[DataRequired("Enter the text."),
                                                        Length(max=MAX_TEXT)])
 

@@ -14,6 +14,7 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
 from portal.models import Invitation
+from portal.numfmt import plural
 
 
 def _page(mode_form=None, roster_form=None, invite_form=None, problems=None, status=200,
@@ -70,7 +71,7 @@ def roster_import():
         count = roster.import_roster(current_user, text, rows)
     except roster.RosterError as err:
         db.session.rollback()
-        form.file.errors.append(f"Nothing was imported: {len(err.problems)} problem(s) "
+        form.file.errors.append(f"Nothing was imported: {plural(len(err.problems), 'problem')} "
                                 "found. Correct them and upload the file again.")
         return _page(roster_form=form, problems=err.problems, status=400)
     db.session.commit()

@@ -13,6 +13,7 @@ from portal.auth import services
 from portal.extensions import db
 from portal.mail import external_url
 from portal.models import Role, User
+from portal.numfmt import plural
 from portal.timeutil import now_utc
 
 user_cli = AppGroup("user", help="Create accounts from the command line.")
@@ -63,7 +64,7 @@ def roster_import(file) -> None:
         db.session.rollback()
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"{len(exc.problems)} problem(s); nothing was imported.", err=True)
+        click.echo(f"{plural(len(exc.problems), 'problem')}; nothing was imported.", err=True)
         raise SystemExit(1)
     except Exception:
         db.session.rollback()

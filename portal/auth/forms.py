@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from portal.forms import PortalForm
 
 PASSWORD_HINT = (f"{MIN_LENGTH} to {MAX_LENGTH} characters. Any characters, including "
                  "spaces; a few words you will remember make a good password.")
@@ -33,13 +33,13 @@ def _no_control_characters(form, field) -> None:
         raise ValidationError("Remove the control characters.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = _email_field()
     password = _password_field("Password", "Enter your password.")
     remember = BooleanField("Keep me signed in on this device")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PortalForm):
     email = _email_field()
     display_name = StringField("Display name", validators=[
         DataRequired("Enter the name other members will see."),
@@ -49,27 +49,36 @@ class RegisterForm(FlaskForm):
     password = _password_field("Password", "Choose a password.")
     invite = HiddenField(validators=[Length(max=200)])
 
+    def validate_password(self, field) -> None:
+        # The password rules run with the other fields, so every problem shows at once
+        # (the service checks them again).
+        if field.data and len(field.data) <= MAX_LENGTH:
+            email = self.email.data if isinstance(self.email.data, str) else None
+            problem = password_problem(field.data, email or None)
+            if problem:
+                raise ValidationError(problem)
 
-class ForgotPasswordForm(FlaskForm):
+
+class ForgotPasswordForm(PortalForm):
     email = _email_field()
 
 
-class SigninLinkForm(FlaskForm):
+class SigninLinkForm(PortalForm):
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password = _password_field("New password", "Choose a new password.")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = _password_field("Current password", "Enter your current password.")
     new_password = _password_field("New password", "Choose a new password.")
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(PortalForm):
     password = _password_field("Password", "Enter your password.")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button and its CSRF token (verification links, resending a link)."""

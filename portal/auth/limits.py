@@ -38,3 +38,18 @@ def auth_limits(view):
     """Per-IP and per-account limits on the POSTs of an account page."""
     view = limiter.limit(_per_account, key_func=account_key, methods=["POST"])(view)
     return limiter.limit(_per_ip, key_func=client_ip, methods=["POST"])(view)
+
+
+def _signed_in_key() -> str:
+    from flask_login import current_user
+
+    subject = f"user:{current_user.get_id()}" if current_user.is_authenticated else (
+        "ip:" + client_ip())
+    return "resend:" + hashlib.sha256(subject.encode()).hexdigest()[:32]
+
+
+def resend_limits(view):
+    """The auth limits for a signed-in member's POST (a new verification link): per
+    account, counted by the signed-in user rather than a typed address, and per IP."""
+    view = limiter.limit(_per_account, key_func=_signed_in_key, methods=["POST"])(view)
+    return limiter.limit(_per_ip, key_func=client_ip, methods=["POST"])(view)

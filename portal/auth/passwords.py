@@ -69,9 +69,9 @@ def common_passwords() -> frozenset[str]:
 def password_problem(password: str, email: str | None = None) -> str | None:
     """Why `password` is refused, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return f"Your password must be at least {MIN_LENGTH} characters long."
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return f"Your password must be at most {MAX_LENGTH} characters long."
     folded = password.casefold()
     if folded in common_passwords() or folded.strip() in common_passwords():
         return "That is one of the most commonly used passwords. Please choose another."

@@ -19,7 +19,7 @@ from portal.auth.forms import (
     ResetPasswordForm,
     SigninLinkForm,
 )
-from portal.auth.limits import auth_limits
+from portal.auth.limits import auth_limits, resend_limits
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
@@ -210,16 +210,21 @@ def verify(token: str):
             services.verify_email(token)
         except PortalError as err:
             db.session.rollback()
-            return render_template("auth/verify.html", form=form, error=err.message), 400
+            return render_template("auth/verify.html", form=form, error=err.message,
+                                   state=services.verification_link_state(token)), 400
         db.session.commit()
         flash("Thank you: your e-mail address is verified.", "success")
         return redirect(url_for("main.home") if current_user.is_authenticated
                         else url_for("auth.login"))
-    return render_template("auth/verify.html", form=form, error=None)
+    # A link that can no longer verify shows why and the next step, not a live button.
+    state = services.verification_link_state(token)
+    status = {"usable": 200, "verified": 200, "invalid": 404}.get(state, 400)
+    return render_template("auth/verify.html", form=form, error=None, state=state), status
 
 
 @bp.post("/verify/resend")
 @login_required
+@resend_limits
 def resend_verification():
     form = ConfirmForm()
     if not form.validate_on_submit():

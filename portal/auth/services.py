@@ -216,6 +216,19 @@ def issue_verification(user: User) -> str:
     return tokens.issue(user, TokenPurpose.VERIFY)
 
 
+def verification_link_state(token: str) -> str:
+    """What a verification link can still do: "usable"; "verified" (used, and the
+    address is verified); "replaced" (a newer link was sent); "expired"; "invalid"."""
+    row = tokens.find_any(token, TokenPurpose.VERIFY)
+    if row is None or not row.user.active:
+        return "invalid"
+    if row.is_usable():
+        return "usable"
+    if row.user.is_verified:
+        return "verified"
+    return "replaced" if row.used_at is not None else "expired"
+
+
 def verify_email(token: str) -> User:
     row = tokens.find_usable(token, TokenPurpose.VERIFY)
     if row is None:

@@ -64,3 +64,12 @@ def find_usable(token: str, *purposes: TokenPurpose) -> AccountToken | None:
     if row is None or not row.is_usable() or not row.user.active:
         return None
     return row
+
+
+def find_any(token: str, *purposes: TokenPurpose) -> AccountToken | None:
+    """The token row for `token`, used or not (to say why a link no longer works)."""
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(sa.select(AccountToken).where(
+        AccountToken.token_hash == hash_token(token),
+        AccountToken.purpose.in_([p.value for p in purposes])))

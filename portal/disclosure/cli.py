@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import FeedbackRound, Survey
+from portal.numfmt import plural
 
 privacy_cli = AppGroup("privacy", help="Check what the leadership views publish.")
 
@@ -36,7 +37,7 @@ def audit_command(round_id: int | None, survey_id: int | None) -> None:
             failures += [f"survey {survey.id}: {f}" for f in surveys.audit_survey(survey)]
     for line in failures:
         click.echo(line)
-    click.echo(f"{checked} rounds and surveys audited; {len(failures)} slice(s) fail.")
+    click.echo(f"{checked} rounds and surveys audited; {plural(len(failures), 'slice')} failing.")
     if failures:
         raise SystemExit(1)
 

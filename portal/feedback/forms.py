@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.forms import PortalForm
 from portal.models import FlagReason
 from portal.models.feedback import DONT_KNOW, IMPORTANCE_LABELS, PERFORMANCE_LABELS
 
@@ -41,10 +42,12 @@ def _to_int(value):
 class ScaleField(RadioField):
     """An optional radio scale with a plain-language error for values off the scale."""
 
-    def __init__(self, label, labels, **kwargs):
+    def __init__(self, label, labels, summary_prefix: str = "", **kwargs):
         super().__init__(label, choices=_scale(labels), coerce=_to_int,
                          validators=[Optional()], **kwargs)
         self.type = "RadioField"  # the form macros render it as a radio fieldset
+        # On a page of many scales the error summary says which one ("A1, importance:").
+        self.summary_prefix = summary_prefix
 
     def process_formdata(self, valuelist):
         try:
@@ -58,7 +61,7 @@ class ScaleField(RadioField):
             raise ValidationError("Choose one of the answers on the scale.")
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     importance = ScaleField(IMPORTANCE_QUESTION, IMPORTANCE_LABELS)
     performance = ScaleField(PERFORMANCE_QUESTION, PERFORMANCE_LABELS)
 
@@ -69,14 +72,16 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
     Shown with the member's saved ratings; read from the request when `submitted`.
     """
 
-    class DomainRatingForm(FlaskForm):
+    class DomainRatingForm(PortalForm):
         pass
 
     for obj in objectives:
         setattr(DomainRatingForm, f"importance_{obj.id}",
-                ScaleField(f"{obj.code}: {IMPORTANCE_QUESTION}", IMPORTANCE_LABELS))
+                ScaleField(f"{obj.code}: {IMPORTANCE_QUESTION}", IMPORTANCE_LABELS,
+                           summary_prefix=f"{obj.code}, importance:"))
         setattr(DomainRatingForm, f"performance_{obj.id}",
-                ScaleField(f"{obj.code}: {PERFORMANCE_QUESTION}", PERFORMANCE_LABELS))
+                ScaleField(f"{obj.code}: {PERFORMANCE_QUESTION}", PERFORMANCE_LABELS,
+                           summary_prefix=f"{obj.code}, performance:"))
     data = {}
     for obj_id, r in (ratings or {}).items():
         data[f"importance_{obj_id}"] = r.importance
@@ -86,7 +91,7 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
     return DomainRatingForm(formdata=None, data=data)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField(
         "Your comment",
         validators=[DataRequired(message="Write your comment before sending it."),
@@ -95,14 +100,14 @@ class CommentForm(FlaskForm):
     parent_id = HiddenField()
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(PortalForm):
     body = TextAreaField(
         "Your comment",
         validators=[DataRequired(message="Write your comment before saving it."),
                     Length(max=5000, message="A comment can be at most 5,000 characters long.")])
 
 
-class FlagForm(FlaskForm):
+class FlagForm(PortalForm):
     reason = RadioField("Why are you flagging this comment?",
                         choices=make_choices((r.value, label) for r, label in FLAG_LABELS.items()),
                         validators=[DataRequired(message="Choose why you are flagging this "

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.jobs import outbox, scheduler
 from portal.models.jobs import Job, JobStatus
+from portal.numfmt import plural
 
 jobs_cli = AppGroup("jobs", help="The background job queue.")
 
@@ -70,7 +71,7 @@ def run_once() -> None:
     """Do one scheduler tick and run what is queued, in this process, then stop."""
     result = scheduler.tick()
     ran = current_app.extensions["portal_jobs"].drain()
-    click.echo(f"{result['waves']} wave(s) started, {ran} task(s) run.")
+    click.echo(f"{plural(result['waves'], 'wave')} started, {plural(ran, 'task')} run.")
 
 
 def init_app(app: Flask) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import PortalForm
 
-class HideForm(FlaskForm):
+
+class HideForm(PortalForm):
     reason = TextAreaField(
         "Reason the author will see",
         validators=[DataRequired(message="Give the reason the author will see."),

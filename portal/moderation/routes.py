@@ -36,19 +36,32 @@ def comment(comment_id: int):
     return _detail(comment_id, HideForm(formdata=None))
 
 
+def _hide_page(comment_id: int, form: HideForm, status: int = 200):
+    comment, _, _ = services.comment_detail(comment_id)
+    return render_template("moderation/hide.html", comment=comment, form=form), status
+
+
+@bp.get("/comments/<int:comment_id>/hide")
+@admin_required
+def confirm_hide(comment_id: int):
+    """Hiding is destructive for the author, so it is asked on a page of its own, which
+    works without JavaScript; the reason is typed there."""
+    return _hide_page(comment_id, HideForm(formdata=None))
+
+
 @bp.post("/comments/<int:comment_id>/hide")
 @admin_required
 def hide(comment_id: int):
     form = HideForm()
     if not form.validate_on_submit():
-        return _detail(comment_id, form, 400)
+        return _hide_page(comment_id, form, 400)
     comment, _, _ = services.comment_detail(comment_id)
     try:
         services.hide_comment(current_user, comment, form.reason.data)
     except PortalError as exc:
         db.session.rollback()
         form.reason.errors = [*form.reason.errors, exc.message]
-        return _detail(comment_id, form, exc.status)
+        return _hide_page(comment_id, form, exc.status)
     db.session.commit()
     flash("The comment is hidden. Its author sees your reason.", "success")
     return redirect(url_for("moderation.queue"))

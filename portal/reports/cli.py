@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
+from portal.numfmt import plural
 
 reports_cli = AppGroup("reports", help="Check and repair the leadership report summaries.")
 
@@ -29,7 +30,7 @@ def verify_command(round_id: int | None) -> None:
     for name, problems in results.items():
         if problems:
             failed = True
-            click.echo(f"MISMATCH in {name}: {len(problems)} problem(s)", err=True)
+            click.echo(f"MISMATCH in {name}: {plural(len(problems), 'problem')}", err=True)
             for p in problems[:50]:
                 click.echo(f"  {p}", err=True)
         else:

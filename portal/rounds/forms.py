@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import PortalForm
 
-class RoundForm(FlaskForm):
+
+class RoundForm(PortalForm):
     name = StringField("Name", validators=[DataRequired(message="Give the round a name."),
                                            Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])

@@ -51,6 +51,15 @@ def open_now(round_id: int):
     return _transition(round_id, services.open_round, "is open")
 
 
+@bp.get("/<int:round_id>/close")
+@admin_required
+def confirm_close(round_id: int):
+    """Closing ends rating for every member, so it is asked on a page of its own (which
+    works without JavaScript)."""
+    rnd = services.get_round(round_id)
+    return render_template("rounds/close.html", rnd=rnd)
+
+
 @bp.post("/<int:round_id>/close")
 @admin_required
 def close_now(round_id: int):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length
 
 from portal.auth.passwords import MAX_LENGTH
-from portal.forms import choice_list
+from portal.forms import PortalForm, choice_list
 
 MAPPING_EXAMPLE = """{
   "eligibility": {"claim": "membership_status", "values": ["active", "grace"]},
@@ -19,14 +18,14 @@ MAPPING_EXAMPLE = """{
 }"""
 
 
-class LinkPasswordForm(FlaskForm):
+class LinkPasswordForm(PortalForm):
     password = PasswordField("Your portal password", validators=[
         DataRequired("Enter the password of your portal account."),
         Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
     ])
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(PortalForm):
     name = StringField("Name", validators=[
         DataRequired("Enter the provider's name."), Length(max=80)])
     slug = StringField("Short name (in addresses)", validators=[

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -21,18 +20,19 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal import segments
+from portal.forms import PortalForm
 from portal.models.survey import MAX_BREAKDOWN, QUESTION_TYPE_LABELS
 from portal.surveys import definition
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
-class NewSurveyForm(FlaskForm):
+class NewSurveyForm(PortalForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     anonymous = BooleanField("Anonymous: answers are never linked to the member", default=True)
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(PortalForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     introduction = TextAreaField("Introduction (Markdown)", validators=[Length(max=20000)])
     anonymous = BooleanField("Anonymous: answers are never linked to the member")
@@ -64,7 +64,7 @@ for _dim in segments.DIMENSIONS:
         _dim.label, choices=dict(_dim.choices), validators=[Optional()]))
 
 
-class SectionForm(FlaskForm):
+class SectionForm(PortalForm):
     title = StringField("Section title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description (Markdown, optional)",
                                 validators=[Length(max=5000)])
@@ -96,7 +96,7 @@ def condition_values(show_if: dict[str, Any] | None) -> list[str]:
     return [f"{show_if['question']}={code}" for code in show_if["any_of"]]
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(PortalForm):
     """Every setting of every type; `settings()` keeps those of the chosen type."""
 
     type = SelectField("Type of question", choices=dict(QUESTION_TYPE_LABELS),
@@ -186,20 +186,20 @@ class QuestionForm(FlaskForm):
                 else None
 
 
-class OptionForm(FlaskForm):
+class OptionForm(PortalForm):
     label = StringField("Option", validators=[DataRequired(), Length(max=500)])
     is_other = BooleanField("This is “Other, please specify”")
 
 
-class MoveForm(FlaskForm):
+class MoveForm(PortalForm):
     direction = HiddenField("Direction", validators=[AnyOf(["up", "down"])])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button that changes state: only the CSRF token."""
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     file = FileField("Survey definition file (JSON)")
     text = TextAreaField("…or paste the JSON", validators=[Length(max=1_000_000)])
 

@@ -9,6 +9,7 @@ from portal import sealing
 from portal.errors import NotFound, PortalError
 from portal.extensions import db
 from portal.models import Objective, SurveyOption, SurveyQuestion, SurveySection
+from portal.numfmt import plural
 from portal.security import admin_required
 from portal.survey_admin import forms, services
 from portal.surveys import definition
@@ -88,7 +89,7 @@ def import_survey():
             except definition.DefinitionError as exc:
                 db.session.rollback()
                 problems = exc.problems
-                form.text.errors = [f"The file was refused: {len(problems)} problem(s), "
+                form.text.errors = [f"The file was refused: {plural(len(problems), 'problem')}, "
                                     "listed below."]
     return render_template("survey_admin/index.html", surveys=services.list_surveys(),
                            new_form=forms.NewSurveyForm(), import_form=form,
@@ -160,6 +161,12 @@ def _transition(survey_id: int, action, done: str):
 @bp.post("/<int:survey_id>/open")
 def open_survey(survey_id: int):
     return _transition(survey_id, services.open_survey, "The survey is open.")
+
+
+@bp.get("/<int:survey_id>/close")
+def confirm_close(survey_id: int):
+    """Closing stops every member's answers, so it is asked on a page of its own."""
+    return render_template("survey_admin/close.html", survey=services.get_survey(survey_id))
 
 
 @bp.post("/<int:survey_id>/close")

@@ -53,6 +53,22 @@ def visible_sections(sections: list[SurveySection], answers: dict[str, Any]
     return [s for s in sections if condition_holds(s.show_if, answers)]
 
 
+def possible_sections(sections: list[SurveySection], answers: dict[str, Any],
+                      completed: list[int]) -> list[SurveySection]:
+    """The sections shown, and those that may still be: their condition's question is in
+    a section the member has not gone through yet. Counting these from the start keeps
+    "Section 2 of 4" steady; it only drops when an answer rules a section out."""
+    section_of = {q.code: s.id for s in sections for q in s.questions}
+    out = []
+    for s in sections:
+        cond = s.show_if
+        if condition_holds(cond, answers) or (
+                cond.get("question") not in answers
+                and section_of.get(cond.get("question")) not in completed):
+            out.append(s)
+    return out
+
+
 def visible_questions(section: SurveySection, answers: dict[str, Any]) -> list[SurveyQuestion]:
     return [q for q in section.questions if condition_holds(q.show_if, answers)]
 
@@ -121,7 +137,9 @@ def _other_text(question: SurveyQuestion, form: MultiDict, chosen_other: bool) -
     if not text:
         raise AnswerError("Please say what 'Other' is.")
     if len(text) > OTHER_TEXT_MAX:
-        raise AnswerError(f"Keep 'Other' to {OTHER_TEXT_MAX} characters or fewer.")
+        raise AnswerError(f"What 'Other' is must be {OTHER_TEXT_MAX} characters or fewer. "
+                          f"It has {len(text):,} now: shorten it by "
+                          f"{len(text) - OTHER_TEXT_MAX:,}.")
     return text
 
 
@@ -245,8 +263,8 @@ def _text(question: SurveyQuestion, form: MultiDict) -> Any:
         return None
     limit = question.setting("max_length", 200)
     if len(raw) > limit:
-        raise AnswerError(f"Keep your answer to {limit} characters or fewer "
-                          f"(you wrote {len(raw)}).")
+        raise AnswerError(f"Your answer must be {limit:,} characters or fewer. It has "
+                          f"{len(raw):,} now: shorten it by {len(raw) - limit:,}.")
     return raw
 
 

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from portal import sealing
 from portal.extensions import db
 from portal.models import SurveyPoolEntry
+from portal.numfmt import plural
 from portal.surveys import definition, lifecycle, pool, templates
 
 surveys_cli = AppGroup("surveys", help="Survey templates and maintenance.")
@@ -49,11 +50,12 @@ def release() -> None:
     waiting = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyPoolEntry))
     done = pool.release_due()
     pool.scrub()  # also what an earlier release had to leave to a still-open transaction
-    click.echo(f"{done} waiting answer(s) released; {waiting - done} still wait for a batch.")
+    click.echo(f"{plural(done, 'waiting answer')} released; "
+               f"{waiting - done} still wait for a batch.")
 
 
 @surveys_cli.command("sync")
 def sync() -> None:
     """Open and close surveys whose time has come, and release the pools that are due
     (pages also do this by themselves)."""
-    click.echo(f"{lifecycle.sync_due_surveys()} survey(s) opened or closed.")
+    click.echo(f"{plural(lifecycle.sync_due_surveys(), 'survey')} opened or closed.")

@@ -7,15 +7,16 @@ CSRF token and the button that was pressed.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+from portal.forms import PortalForm
 
-class SectionForm(FlaskForm):
+
+class SectionForm(PortalForm):
     """One page of a survey. Buttons post `action` = next, previous or save."""
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Start, change answers or submit: a button and the CSRF token."""
 
     confirm = HiddenField(default="yes")

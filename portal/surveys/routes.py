@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from portal.errors import Conflict
 from portal.extensions import db
 from portal.security import verified_required
 from portal.surveys import answers as ans
@@ -119,8 +120,16 @@ def submit(survey_id: int):
     survey = services.get_open_survey(survey_id, _user())
     form = ActionForm()
     form.validate_on_submit()
+    if _already_sent(survey):
+        return _thanks_again(survey)
     try:
         receipt = submission.submit(survey, _user())
+    except Conflict:
+        # Two tabs, or a double click that lost the race: the answers are in, so thank.
+        db.session.rollback()
+        if _already_sent(survey):
+            return _thanks_again(survey)
+        raise
     except services.SectionErrors as exc:
         db.session.rollback()
         page = services.page_for(survey, _user())
@@ -128,4 +137,18 @@ def submit(survey_id: int):
                                rows=services.summary(survey, page.answers), form=form,
                                errors=exc.errors), 422
     return render_template("surveys/receipt.html", receipt=receipt)
+
+
+def _already_sent(survey) -> bool:
+    """Submitted, with no new draft (an attributed survey reopened to change answers)."""
+    return (services.has_participated(survey, _user())
+            and services.get_draft(survey, _user()) is None)
+
+
+def _thanks_again(survey):
+    """The thank-you page once more, for a reload of the submit POST: nothing more is
+    stored. Anonymous answers are not shown again: nothing links them to the member."""
+    stored = None if survey.anonymous else services.summary(
+        survey, services.page_for(survey, _user()).answers)
+    return render_template("surveys/thanks_again.html", survey=survey, stored=stored)
 

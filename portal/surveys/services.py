@@ -149,6 +149,12 @@ class Page:
     def total(self) -> int:
         return len(self.sections)
 
+    @property
+    def shown_total(self) -> int:
+        """The count the member reads ("Section 1 of 4"): sections shown or still
+        possible, so it does not grow when an answer reveals a section."""
+        return len(ans.possible_sections(self.survey.sections, self.answers, self.completed))
+
     def first_open_index(self) -> int:
         """1-based index of the first visible section not completed (total+1 = review)."""
         for i, section in enumerate(self.sections, start=1):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from portal.feedback.forms import make_choices
+from portal.forms import PortalForm
 from portal.models import UPDATE_STATUS_LABELS
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(PortalForm):
     status = RadioField("Status", choices=make_choices((s.value, label) for s, label
                                                        in UPDATE_STATUS_LABELS.items()),
                         validators=[InputRequired(message="Choose a status.")])

@@ -13,6 +13,54 @@
   if (auto) {
     auto.submit();
   }
+  // A live character count for every text field with a maximum (data-maxlength). The
+  // limit is already stated in a hint; the count beside it is for sighted users, and a
+  // polite live region repeats it for screen readers once typing pauses, so they are
+  // not interrupted on every key. Characters are counted as the server counts them.
+  function formatNumber(n) {
+    return n.toLocaleString("en-US");
+  }
+  function countMessage(max, length) {
+    var left = max - length;
+    if (left >= 0) {
+      return "You have " + formatNumber(left) + " character" + (left === 1 ? "" : "s") + " remaining";
+    }
+    return "You have " + formatNumber(-left) + " character" + (left === -1 ? "" : "s") + " too many";
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-maxlength]"), function (input) {
+    var max = parseInt(input.getAttribute("data-maxlength"), 10);
+    if (!max || !input.id) {
+      return;
+    }
+    var shown = document.createElement("p");
+    shown.className = "hint char-count";
+    shown.id = input.id + "-count";
+    shown.setAttribute("aria-hidden", "true");
+    var spoken = document.createElement("p");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("aria-live", "polite");
+    input.insertAdjacentElement("afterend", shown);
+    shown.insertAdjacentElement("afterend", spoken);
+    var timer = null;
+    function length() {
+      return Array.from(input.value.replace(/\r\n/g, "\n").trim()).length;
+    }
+    function update(announce) {
+      var n = length();
+      shown.textContent = countMessage(max, n);
+      shown.classList.toggle("char-count-over", n > max);
+      if (announce) {
+        spoken.textContent = countMessage(max, n);
+      }
+    }
+    input.addEventListener("input", function () {
+      update(false);
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { update(true); }, 1000);
+    });
+    update(false);
+  });
+
   // Ask before destructive actions marked with data-confirm.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -38,10 +38,15 @@ def open_a_round(page, live_app) -> None:
     _submit(page, "Schedule round")
     assert "scheduled" in page.locator(".flashes").inner_text()
     # At most one round is open: close this year's round, then open the new one early.
-    open_row = page.locator("tr", has=page.get_by_role("button", name="Close now"))
+    # Closing is confirmed on a page of its own (issue 18), which is checked too.
+    open_row = page.locator("tr", has=page.get_by_role("link", name="Close now"))
     if open_row.count():
         with page.expect_navigation():
-            open_row.get_by_role("button", name="Close now").click()
+            open_row.get_by_role("link", name="Close now").click()
+        check_page(page, "admin round-close")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Close the round now").click()
+        assert "is closed" in page.locator(".flashes").inner_text()
     new_row = page.locator("tr", has_text=ROUND)
     with page.expect_navigation():
         new_row.get_by_role("button", name="Open now").click()
@@ -108,6 +113,10 @@ def work_the_moderation_queue(page, live_app) -> None:
         "link", name="Review").first.click()
     page.wait_for_load_state()
     check_page(page, "admin moderation-comment")
+    # Hiding is confirmed on a page of its own, where the reason is typed (issue 18).
+    with page.expect_navigation():
+        page.get_by_role("link", name="Hide this comment…").click()
+    check_page(page, "admin moderation-hide")
     _submit(page, "Hide comment")
     assert focused_id(page) == "error-summary"
     check_page(page, "admin moderation-errors")

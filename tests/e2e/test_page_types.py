@@ -198,10 +198,13 @@ ADMIN = [
     ("plan-objective-new", "/admin/plan/domains/A/objectives/new", 200, False),
     ("plan-statements", "/admin/plan/statements", 200, False),
     ("rounds", "/admin/rounds/", 200, False),
+    ("round-close", "/admin/rounds/{round}/close", 200, False),
     ("moderation", "/admin/moderation/", 200, True),
     ("moderation-comment", "/admin/moderation/comments/{flagged_comment}", 200, False),
+    ("moderation-hide", "/admin/moderation/comments/{flagged_comment}/hide", 200, False),
     ("surveys", "/admin/surveys/", 200, False),
     ("survey-edit", "/admin/surveys/{survey}", 200, False),
+    ("survey-close", "/admin/surveys/{survey}/close", 200, False),
     ("not-found", "/admin/users/999999", 404, False),
 ]
 
