@@ -61,16 +61,16 @@ def test_a_leader_plans_an_action_and_it_is_audited(as_leader, leader):
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
     ({"title": "  "}, "title", "Enter a short title"),
-    ({"title": "x" * 201}, "title", "under 200 characters"),
+    ({"title": "x" * 201}, "title", "200 characters or fewer"),
     ({"due_on": ""}, "due_on", "Enter the date the action is due"),
     ({"due_on": "31/03/2027"}, "due_on", "Not a valid date"),
     ({"progress": "140"}, "progress", "from 0 to 100"),
-    ({"status": "finished"}, "status", "Not a valid choice"),
-    ({"objective": "Z9"}, "objective", "Not a valid choice"),
+    ({"status": "finished"}, "status", "Select one of the options listed for the status"),
+    ({"objective": "Z9"}, "objective", "Select one of the options listed for the objective"),
     ({"finding_url": "https://evil.example/phish"}, "finding_url", "leadership reports"),
     ({"finding_url": "//evil.example/reports/"}, "finding_url", "leadership reports"),
     ({"finding_url": "/admin/users"}, "finding_url", "leadership reports"),
-    ({"owner_id": "999999"}, "owner_id", "Not a valid choice"),
+    ({"owner_id": "999999"}, "owner_id", "Select one of the options listed for the owner"),
 ])
 def test_bad_input_is_refused_keeps_what_was_typed_and_stores_nothing(
         as_leader, overrides, field, message):

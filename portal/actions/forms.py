@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.actions.services import MAX_DETAIL, MAX_FINDING_NOTE, MAX_NOTE, MAX_TITLE
-from portal.forms import choice_list
+from portal.forms import PortalForm, choice_list
 from portal.models import ACTION_STATUS_LABELS, FINDING_LABELS
 
 
@@ -20,7 +19,7 @@ def _optional_int(value):
 STATUS_CHOICES = [(s.value, label) for s, label in ACTION_STATUS_LABELS.items()]
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     objective = SelectField("Objective", choices=[],
                             validators=[InputRequired(message="Choose the objective the "
                                                               "action is about.")])
@@ -56,7 +55,7 @@ class ActionForm(FlaskForm):
             [("", "No owner yet"), *((str(u.id), u.display_name or u.email) for u in owners)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PortalForm):
     body = TextAreaField("Progress note", validators=[
         Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE:,} characters.")])
     status = SelectField("Status", choices=choice_list([("", "Keep the status"),
