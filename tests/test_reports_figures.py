@@ -251,7 +251,7 @@ def test_a_lone_small_segment_takes_the_next_smallest_with_it(app, plan):
     assert (row[("mid",)].n, row[("senior",)].n) == (30, 25)
 
 
-def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan):
+def test_everyone_alike_gives_an_interval_inside_the_scale_and_no_false_flags(app, plan):
     rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     for stage in ("student", "mid"):
@@ -261,8 +261,11 @@ def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan
     with app.test_request_context():
         dash = dashboard.build(rnd)
     e = dash.rows[0].est
-    assert (e.imp_mean.mean, e.imp_mean.sd, e.imp_mean.lo, e.imp_mean.hi) == (5.0, 0.0, 5.0, 5.0)
-    assert (e.gap.mean, e.gap.lo, e.gap.hi) == (0.0, 0.0, 0.0)
+    # 24 identical answers do not make certainty: the interval keeps width and stays
+    # inside 1..5 (it used to read "5.00 to 5.00"); the gap's likewise inside -4..4.
+    assert (e.imp_mean.mean, e.imp_mean.sd, e.imp_mean.hi) == (5.0, 0.0, 5.0)
+    assert 4.5 < e.imp_mean.lo < 5.0
+    assert e.gap.mean == 0.0 and -4 < e.gap.lo < 0.0 < e.gap.hi < 4
     assert e.imp_high.p == 1.0 and e.imp_high.lo < 1.0 == e.imp_high.hi
     hm = heatmap.build(rnd, "career_stage", measure="importance_mean")
     assert not hm.flags
