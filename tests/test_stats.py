@@ -425,3 +425,56 @@ def test_mean_from_histogram_is_describe_of_the_scale_answers(hist):
         assert m.median == pytest.approx(float(np.median(rows)))
     else:
         assert m.mean is None and m.median is None
+
+
+# --- Net promoter score interval ------------------------------------------------
+
+def _nps_reference(rows: np.ndarray) -> tuple[float, float, float]:
+    """Rocks' (2016) adjusted Wald from raw 0-10 answers: n + 3, 3/4 added to promoters
+    and detractors, SE sqrt((p+ + p- - (p+ - p-)^2) / n), with scipy's normal quantile."""
+    n = len(rows)
+    pro, det = float((rows >= 9).sum()), float((rows <= 6).sum())
+    m = n + 3
+    pp, pd = (pro + 0.75) / m, (det + 0.75) / m
+    se = math.sqrt((pp + pd - (pp - pd) ** 2) / m)
+    z = float(sp.norm.ppf(0.975))
+    score = (pro - det) / n
+    lo = max(-1.0, min(score, pp - pd - z * se))
+    hi = min(1.0, max(score, pp - pd + z * se))
+    return 100 * score, 100 * lo, 100 * hi
+
+
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=400))
+@settings(max_examples=100, deadline=None)
+def test_nps_interval_matches_the_reference_on_rows(values):
+    rows = np.array(values)
+    nps = stats.net_promoter(Counter(values))
+    iv = stats.nps_interval(nps.promoters, nps.detractors, nps.n)
+    ref = _nps_reference(rows)
+    assert (iv.score, iv.lo, iv.hi) == tuple(pytest.approx(x, abs=1e-9) for x in ref)
+    assert -100 <= iv.lo <= iv.score <= iv.hi <= 100
+
+
+@pytest.mark.parametrize("values", [[10] * 10, [0] * 10, [8] * 10, [9], [3]])
+def test_nps_interval_has_width_when_everyone_answers_alike(values):
+    nps = stats.net_promoter(Counter(values))
+    iv = stats.nps_interval(nps.promoters, nps.detractors, nps.n)
+    assert iv.hi - iv.lo > 10
+    assert -100 <= iv.lo <= iv.score <= iv.hi <= 100
+
+
+def test_nps_interval_edge_cases():
+    assert stats.nps_interval(0, 0, 0) == stats.NpsInterval(None, None, None)
+    with pytest.raises(ValueError):
+        stats.nps_interval(6, 5, 10)
+
+
+@pytest.mark.parametrize("values", [[], [3], [5] * 10, [1, 2, 3, 4, 5] * 2])
+def test_describe_with_bounds_at_the_edge_sizes(values):
+    d = stats.describe(Counter(values), bounds=(1, 5))
+    assert d.n == len(values)
+    if len(values) < 2:
+        assert d.lo is None
+        return
+    lo, hi = bounded_reference(np.array(values, dtype=float), 1, 5)
+    assert (d.lo, d.hi) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))

@@ -27,6 +27,7 @@ class Row:
     count: int | None          # None = suppressed
     pct: float | None = None   # as published (rounded)
     extra: dict[str, Any] = field(default_factory=dict)
+    ci: tuple[float, float] | None = None   # Wilson 95% interval of pct, as published
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Table:
     caption: str
     rows: list[Row]
     base: str = "respondents"
+    # Answers counted apart (Likert "Not applicable"): shown with their count only,
+    # outside the percentages' base and the mean.
+    apart: list[Row] = field(default_factory=list)
+    pct_base: int | None = None        # what the percentages are of, when shown
 
 
 @dataclass
@@ -82,8 +87,15 @@ def _fill(s: QuestionSummary, qf: disclosure.QuestionFigures, hists) -> None:
     for d, pub in qf.figures:
         labels = dict(d.labels)
         if d.table:
-            rows = [Row(labels[key], pub.counts[key], pub.pct.get(key)) for key, _c in d.counts]
-            s.tables.append(Table(d.caption, rows))
+            apart = set(d.shape.apart)
+            rows = [Row(labels[key], pub.counts[key], pub.pct.get(key), ci=pub.pct_ci.get(key))
+                    for key, _c in d.counts]
+            s.tables.append(Table(
+                d.caption, [r for r, (key, _c) in zip(rows, d.counts, strict=True)
+                            if key not in apart],
+                base="answers on the scale" if apart else "respondents",
+                apart=[r for r, (key, _c) in zip(rows, d.counts, strict=True) if key in apart],
+                pct_base=pub.base))
         has_mean = bool(d.shape.values)
         if q.type == "likert_matrix":
             s.descriptions.append((d.caption, pub if pub.mean is not None else None))
@@ -96,11 +108,25 @@ def _fill(s: QuestionSummary, qf: disclosure.QuestionFigures, hists) -> None:
                 groups = (("promoters", "Promoters (9–10)"), ("passives", "Passives (7–8)"),
                           ("detractors", "Detractors (0–6)"))
                 s.tables.append(Table("Net promoter groups", [
-                    Row(label, pub.nps_counts[g], pub.nps_pct.get(g)) for g, label in groups]))
+                    Row(label, pub.nps_counts[g], pub.nps_pct.get(g),
+                        ci=_group_ci(pub, g)) for g, label in groups]))
         notes += [n for n in pub.notes if n not in notes]
     if q.type == "ranking" and s.tables:
         _ranking_extras(s.tables[0], q, hists.get(q.id, {}), qf.raw_n)
     s.notes = notes
+
+
+def _group_ci(pub: Published, group: str) -> tuple[float, float] | None:
+    """Wilson interval of a net promoter group's share, only when every group is shown
+    (the counts then give it anyway)."""
+    counts = pub.nps_counts or {}
+    if any(v is None for v in counts.values()) or pub.nps_pct.get(group) is None:
+        return None
+    n = pub.n  # the base nps_pct uses
+    if not n or not 0 <= counts[group] <= n:
+        return None
+    w = stats.wilson(counts[group], n)
+    return round(100 * w.lo, 1), round(100 * w.hi, 1)
 
 
 def _ranking_extras(table: Table, q: SurveyQuestion, hist: dict, n: int) -> None:
