@@ -265,3 +265,55 @@ def test_no_n_plus_one_on_index(as_leader, query_counter):
     with query_counter() as statements2:
         assert as_leader.get("/reports/surveys/").status_code == 200
     assert len(statements2) == len(statements)
+
+
+@pytest.fixture
+def large(survey):
+    """120 responses without segments: every cell of q3 and q4 holds 10 or more."""
+    for i in range(120):
+        factories.add_response(survey, answers(i))
+    db.session.commit()
+    return survey
+
+
+def test_likert_not_applicable_apart_and_intervals_match_scipy(large):
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from tests.test_stats import _nps_reference, bounded_reference
+
+    _, items = summaries.summarise(large)
+    by_code = {s.question.code: s for s in items}
+    q3 = by_code["q3"]
+    raw = [(i % 5) + 1 if i % 7 else 0 for i in range(120)]
+    scale = [v for v in raw if v]
+    table = q3.tables[0]
+    # "Not applicable" is counted apart: out of the percentages as out of the mean.
+    assert [(r.label, r.count, r.pct) for r in table.apart] == \
+        [("Not applicable", raw.count(0), None)]
+    assert table.pct_base == len(scale) == q3.description.mean_n
+    assert len(table.rows) == 5
+    for row in table.rows:
+        k = scale.count(int(row.label.split(" ")[0]))
+        assert row.count == k and row.pct == round(100 * k / len(scale), 1)
+        ci = binomtest(k, len(scale)).proportion_ci(confidence_level=0.95, method="wilson")
+        assert row.ci == (round(100 * ci.low, 1), round(100 * ci.high, 1))
+    assert sum(r.pct for r in table.rows) == pytest.approx(100, abs=0.3)
+    d = q3.description
+    lo, hi = bounded_reference(np.array(scale, dtype=float), 1, 5)
+    assert (d.lo, d.hi) == (round(lo, d.decimals), round(hi, d.decimals))
+    # 0-10: the score's interval from the raw answers (Rocks' adjusted Wald).
+    nps = by_code["q4"].nps
+    score, lo, hi = _nps_reference(np.array([i % 11 for i in range(120)]))
+    assert (nps.nps_score, nps.nps_lo, nps.nps_hi) == (round(score), round(lo), round(hi))
+    assert nps.nps_lo < nps.nps_score < nps.nps_hi
+
+
+def test_results_page_shows_intervals_and_not_applicable_apart(as_leader, large):
+    page = as_leader.get(f"/reports/surveys/{large.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    na = sum(1 for i in range(120) if i % 7 == 0)
+    assert f"Not applicable: {na} (left out of the percentages and the mean" in html
+    assert "% of answers on the scale" in html and "95% interval" in html
+    assert "adjusted Wald" in html
