@@ -354,3 +354,24 @@ def test_unhidden_slices_match_the_bounded_interval_and_floored_welch_on_raw_row
     ref = _welch_reference(perf, before, 1, 5)
     assert change.performance.p == pytest.approx(ref.pvalue)
     assert change.performance.estimate == pytest.approx(perf.mean() - before.mean())
+
+
+def test_dashboard_shows_the_dont_know_share_only_when_its_count_is_published(app, plan):
+    rnd = factories.make_past_round(status="closed")
+    first, second = queries.report_objectives([])[:2]
+    members = factories.make_members(40)
+    for i, u in enumerate(members):
+        # First objective: 12 "Don't know" on performance; second: 3 (a small group).
+        factories.make_rating(u, first, rnd, 1 + i % 5, 0 if i < 12 else 1 + i % 5,
+                              commit=False)
+        factories.make_rating(u, second, rnd, 1 + i % 5, 0 if i < 3 else 1 + i % 5,
+                              commit=False)
+    db.session.commit()
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    by_code = {r["code"].text: r for r in dash.tables["priorities"].rows}
+    shown = by_code[first.code]["perf_dont_know"]
+    assert not shown.suppressed and shown.values == (round(100 * 12 / 40, 1),)
+    hidden = by_code[second.code]["perf_dont_know"]
+    assert hidden.suppressed
+    assert dash.rows[1].est.cells["performance"][0] is None
