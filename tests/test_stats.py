@@ -478,3 +478,20 @@ def test_describe_with_bounds_at_the_edge_sizes(values):
         return
     lo, hi = bounded_reference(np.array(values, dtype=float), 1, 5)
     assert (d.lo, d.hi) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))
+
+
+@given(st.lists(st.permutations(["a", "b", "c", "d"]).map(lambda p: p[:3]), max_size=60),
+       st.integers(0, 5))
+@settings(max_examples=60, deadline=None)
+def test_borda_points_match_a_count_on_raw_rankings(rankings, blanks):
+    """Top-3 rankings of four options, plus respondents who ranked nothing."""
+    n = len(rankings) + blanks
+    for option in "abcd":
+        hist = Counter(r.index(option) + 1 for r in rankings if option in r)
+        got = stats.borda_points(hist, n, 3)
+        if n == 0:
+            assert got is None
+            continue
+        points = np.array([3 - r.index(option) if option in r else 0 for r in rankings]
+                          + [0] * blanks, dtype=float)
+        assert got == pytest.approx(points.mean())

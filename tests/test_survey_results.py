@@ -93,7 +93,11 @@ def test_summary_figures_and_estimates(plain):
     # 8 put Webinar first: hidden, and so is the complementary Course (24), and the mean
     # ranks that would give them away; how often each was ranked stays visible.
     assert ranking["Webinar"].count is None and ranking["Course"].count is None
-    assert ranking["Webinar"].extra == {"times_ranked": 32, "mean_rank": None}
+    # Borda points follow the mean rank's rule (they are a function of it and times
+    # ranked); the share ranking it at all is times ranked over respondents.
+    assert ranking["Webinar"].extra == {"times_ranked": 32, "mean_rank": None,
+                                        "borda": None, "top_pct": 100.0,
+                                        "top_ci": _wilson_pct(32, 32), "top_n": 2}
     assert ranking["Mentoring"].count == 0
     assert ranking["Course"].extra["times_ranked"] == 24
     # With a larger group the figures appear.
@@ -105,6 +109,25 @@ def test_summary_figures_and_estimates(plain):
     assert ranking["Webinar"].count == 16 and ranking["Course"].count == 24
     assert ranking["Webinar"].pct == pytest.approx(100 * 16 / 40)
     assert ranking["Course"].extra["mean_rank"] == round((24 * 1 + 8 * 2) / 32, 2)
+    # Borda (2 points for first, 1 for second) per respondent, from the raw rankings.
+    rankings = [answers(i)["q8"] for i in range(32)] + [["web", "course"]] * 8
+    for code, label in (("course", "Course"), ("web", "Webinar")):
+        points = sum(2 - r.index(code) for r in rankings if code in r)
+        assert ranking[label].extra["borda"] == round(points / 40, 2)
+        times = sum(code in r for r in rankings)
+        if 0 < 40 - times < 10:  # 8 did not rank Course: a small group, so no share
+            assert ranking[label].extra["top_pct"] is None
+            assert ranking[label].extra["top_ci"] is None
+            continue
+        assert ranking[label].extra["top_pct"] == round(100 * times / 40, 1)
+        assert ranking[label].extra["top_ci"] == _wilson_pct(times, 40)
+
+
+def _wilson_pct(k: int, n: int) -> tuple[float, float]:
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return round(100 * ci.low, 1), round(100 * ci.high, 1)
 
 
 def test_small_cells_are_suppressed_with_their_complement(filled):

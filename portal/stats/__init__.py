@@ -422,3 +422,15 @@ def rank_summary(rank_histogram: Mapping[int, int], respondents: int) -> RankSum
     mean = (sum(r * c for r, c in rank_histogram.items()) / times) if times else None
     share = first / respondents if respondents else None
     return RankSummary(times, mean, first, share)
+
+
+def borda_points(rank_histogram: Mapping[int, int], respondents: int, top_n: int
+                 ) -> float | None:
+    """Average Borda points per respondent for one option: rank r of a top-`top_n`
+    ranking earns top_n + 1 - r points, not ranking it earns 0. Unlike the mean rank
+    among those who ranked it, it counts how often and how high an option was ranked,
+    so it orders options as top-k shares do. None without respondents."""
+    if respondents <= 0:
+        return None
+    points = sum(max(0, top_n + 1 - r) * c for r, c in rank_histogram.items())
+    return points / respondents

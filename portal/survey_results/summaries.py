@@ -136,8 +136,21 @@ def _ranking_extras(table: Table, q: SurveyQuestion, hist: dict, n: int) -> None
         # With few ranks the mean rank gives the hidden "ranked first" count away
         # (top 2: first = times x (2 - mean)): hide it with the count.
         shown = row.count is not None and privacy.is_reportable(rs.times_ranked)
+        # Borda points are times x (top_n + 1) - times x mean rank, over n: no more
+        # than the mean rank and times ranked tell, so shown under the same rule.
+        top_n = int(q.setting("top_n") or max(ranks, default=1))
+        borda = stats.borda_points(ranks, n, top_n)
+        # Share ranking it at all (in the top N): times ranked over respondents, both
+        # published, with its Wilson interval, unless either side is a small group.
+        top = (stats.wilson(rs.times_ranked, n)
+               if n and privacy.is_reportable_split(rs.times_ranked, n) else None)
         row.extra = {"times_ranked": privacy.suppress_total(rs.times_ranked),
-                     "mean_rank": round(rs.mean_rank, 2) if shown else None}
+                     "mean_rank": round(rs.mean_rank, 2) if shown else None,
+                     "borda": round(borda, 2) if shown and borda is not None else None,
+                     "top_pct": None if top is None else round(100 * top.p, 1),
+                     "top_ci": None if top is None else (round(100 * top.lo, 1),
+                                                         round(100 * top.hi, 1)),
+                     "top_n": top_n}
 
 
 def crosstab_table(survey: Survey, question: SurveyQuestion, dimension: str, where: Slice
