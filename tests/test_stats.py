@@ -495,3 +495,73 @@ def test_borda_points_match_a_count_on_raw_rankings(rankings, blanks):
         points = np.array([3 - r.index(option) if option in r else 0 for r in rankings]
                           + [0] * blanks, dtype=float)
         assert got == pytest.approx(points.mean())
+
+
+# --- Cross-tab test of independence ----------------------------------------------
+
+def _exact_2xc_p(table: list[list[int]]) -> float:
+    """Exact conditional p of a 2 x c table by enumerating every table with its
+    margins (multivariate hypergeometric probabilities), ordered by chi-square."""
+    import itertools as it
+
+    rows = [sum(r) for r in table]
+    cols = [sum(c) for c in zip(*table, strict=True)]
+    n = sum(rows)
+
+    def chi2(t):
+        return sum((t[i][j] - rows[i] * cols[j] / n) ** 2 / (rows[i] * cols[j] / n)
+                   for i in range(2) for j in range(len(cols)))
+
+    def prob(t):
+        num = math.prod(math.factorial(x) for x in rows + cols)
+        return num / (math.factorial(n) * math.prod(math.factorial(x) for r in t for x in r))
+
+    observed = chi2(table)
+    total = 0.0
+    for first in it.product(*(range(c + 1) for c in cols)):
+        if sum(first) != rows[0]:
+            continue
+        t = [list(first), [c - f for c, f in zip(cols, first, strict=True)]]
+        if chi2(t) >= observed - 1e-9:
+            total += prob(t)
+    return total
+
+
+def test_chi_square_where_expected_counts_are_large_matches_scipy():
+    table = [[40, 22, 31], [25, 30, 28], [12, 18, 25]]
+    res = stats.independence_test(table)
+    ref = sp.chi2_contingency(np.array(table), correction=False)
+    assert res.method == "chi-square" and res.df == ref.dof
+    assert (res.statistic, res.p) == (pytest.approx(ref.statistic), pytest.approx(ref.pvalue))
+
+
+def test_fisher_exact_for_a_small_2x2():
+    table = [[1, 9], [8, 2]]
+    res = stats.independence_test(table)
+    assert res.method == "Fisher's exact test"
+    assert res.p == pytest.approx(sp.fisher_exact(table).pvalue)
+
+
+@pytest.mark.parametrize("table", [[[3, 1, 4], [1, 5, 2]], [[6, 0, 2], [1, 4, 3]],
+                                   [[2, 2, 2], [2, 2, 2]]])
+def test_monte_carlo_exact_test_agrees_with_full_enumeration(table):
+    res = stats.independence_test(table)
+    assert res.method == "Monte Carlo exact test"
+    exact = _exact_2xc_p(table)
+    se = math.sqrt(max(exact * (1 - exact), 1e-4) / stats.crosstab.MC_TABLES)
+    assert abs(res.p - exact) <= 4 * se + 1e-4
+    assert 0 < res.p <= 1
+    assert stats.independence_test(table) == res   # same table, same p
+
+
+def test_independence_test_edge_cases():
+    assert stats.independence_test([]) is None
+    assert stats.independence_test([[5, 7, 9]]) is None            # one answer
+    assert stats.independence_test([[10], [12]]) is None           # one group
+    # Every group answers alike: nothing to test, never "p = 0".
+    assert stats.independence_test([[10, 10], [0, 0]]) is None
+    # Empty rows and columns are dropped before testing.
+    assert stats.independence_test([[40, 0, 22], [0, 0, 0], [25, 0, 30]]) == \
+        stats.independence_test([[40, 22], [25, 30]])
+    with pytest.raises(ValueError):
+        stats.independence_test([[1, -1], [2, 3]])

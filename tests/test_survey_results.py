@@ -340,3 +340,43 @@ def test_results_page_shows_intervals_and_not_applicable_apart(as_leader, large)
     assert f"Not applicable: {na} (left out of the percentages and the mean" in html
     assert "% of answers on the scale" in html and "95% interval" in html
     assert "adjusted Wald" in html
+
+
+def test_crosstab_column_percentages_and_chi_square_match_scipy(as_leader, survey):
+    from scipy.stats import chi2_contingency
+
+    for i in range(120):
+        factories.add_response(survey, answers(i), career_stage="early" if i < 70 else "mid")
+    db.session.commit()
+    question = survey.question_by_code("q1")
+    columns, rows = summaries.crosstab_table(survey, question, "career_stage", Slice())
+    figures = summaries.crosstab_figures(survey, question, Slice(), columns, rows)
+    groups = {"early": range(70), "mid": range(70, 120)}
+    yes = {g: sum(1 for i in r if i % 3) for g, r in groups.items()}
+    table = [[yes["early"], yes["mid"]],
+             [len(groups["early"]) - yes["early"], len(groups["mid"]) - yes["mid"]]]
+    codes = [c for c, _l, _n in columns]
+    pos = [codes.index("early"), codes.index("mid")]
+    assert [figures.col_pct[0][j] for j in pos] == \
+        [round(100 * yes[g] / len(groups[g]), 1) for g in ("early", "mid")]
+    ref = chi2_contingency(table, correction=False)
+    assert figures.test.method == "chi-square"
+    assert figures.test.p == pytest.approx(ref.pvalue)
+    page = as_leader.get(f"/reports/surveys/{survey.id}/crosstab?question=q1"
+                         "&dimension=career_stage")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "column percentages" in html and "Chi-square" in html
+
+
+def test_crosstab_runs_no_test_over_hidden_cells(as_leader, filled):
+    question = filled.question_by_code("q1")
+    columns, rows = summaries.crosstab_table(filled, question, "career_stage", Slice())
+    figures = summaries.crosstab_figures(filled, question, Slice(), columns, rows)
+    assert figures.test is None and "hidden" in figures.no_test_reason
+    hidden_col = [j for j, (_c, _l, n) in enumerate(columns) if n is None]
+    assert hidden_col and all(figures.col_pct[i][j] is None
+                              for i in range(len(rows)) for j in hidden_col)
+    page = as_leader.get(f"/reports/surveys/{filled.id}/crosstab?question=q1"
+                         "&dimension=career_stage")
+    assert page.status_code == 200 and "No test: it would need the hidden cells." in \
+        page.get_data(as_text=True)

@@ -27,6 +27,7 @@ from scipy import special as _special
 
 from portal.stats._quantiles import CONFIDENCE, _t, _z
 from portal.stats.bounded import scale_interval, sd_from_interval
+from portal.stats.crosstab import IndependenceTest, independence_test
 from portal.stats.survey import NpsInterval, nps_interval
 
 SCALE = (1, 2, 3, 4, 5)
@@ -34,8 +35,9 @@ SCALE_BOUNDS = (1, 5)
 # Performance minus importance of one member, both on 1..5.
 GAP_BOUNDS = (-4, 4)
 
-__all__ = ["CONFIDENCE", "GAP_BOUNDS", "SCALE", "SCALE_BOUNDS", "NpsInterval", "_t", "_z",
-           "nps_interval", "scale_interval", "sd_from_interval"]
+__all__ = ["CONFIDENCE", "GAP_BOUNDS", "SCALE", "SCALE_BOUNDS", "IndependenceTest",
+           "NpsInterval", "_t", "_z", "independence_test", "nps_interval", "scale_interval",
+           "sd_from_interval"]
 
 
 # ---------------------------------------------------------------------------

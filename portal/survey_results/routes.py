@@ -127,6 +127,7 @@ def crosstab(survey_id: int):
     survey = _survey(survey_id)
     form, where = _filters(survey, CrosstabForm)
     table = None
+    figures = None
     status = 200
     if where is None:
         status = 400
@@ -135,9 +136,11 @@ def crosstab(survey_id: int):
         table = summaries.crosstab_table(survey, question, form.dimension.data, where)
         if table is None:
             table = False
+        else:
+            figures = summaries.crosstab_figures(survey, question, where, *table)
     snapshot = queries.snapshot_of(survey, where) if where is not None else None
     return _committed(render_template(
-        "survey_results/crosstab.html", survey=survey, form=form, table=table,
+        "survey_results/crosstab.html", survey=survey, form=form, table=table, figures=figures,
         question=survey.question_by_code(form.question.data or ""),
         snapshot=snapshot)), status
 

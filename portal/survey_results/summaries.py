@@ -207,3 +207,38 @@ def crosstab_table(survey: Survey, question: SurveyQuestion, dimension: str, whe
     rows = [(o.label, [None if ("x", key[c], o.id) in hidden else values[("x", key[c], o.id)]
                        for c in codes]) for o in question.options]
     return columns, rows
+
+
+@dataclass
+class CrosstabFigures:
+    """Column percentages (None where the cell or its column total is hidden) and the
+    test of independence, run only when every cell and column total is shown."""
+
+    col_pct: list[list[float | None]]
+    test: stats.IndependenceTest | None
+    no_test_reason: str | None
+
+
+def crosstab_figures(survey: Survey, question: SurveyQuestion, where: Slice,
+                     columns: list[tuple[str | None, str, int | None]],
+                     rows: list[tuple[str, list[int | None]]]) -> CrosstabFigures:
+    """Figures derived from a published cross-tab (`crosstab_table`) and the results
+    page of the same selection only: each is a function of shown counts, so it tells
+    nothing they do not. An answer the page shows nobody gave is left out of the test
+    (its crossed cells are hidden only because an empty cell looks like a small one)."""
+    totals = [n for _c, _l, n in columns]
+    col_pct = [[None if c is None or not totals[j] else round(100 * c / totals[j], 1)
+                for j, c in enumerate(cells)] for _label, cells in rows]
+    if question.type != "single_choice":
+        return CrosstabFigures(col_pct, None, "No test: a respondent may give more than one "
+                               "answer, so the columns are not separate groups of answers.")
+    figures = disclosure.decide_slice(survey, where)
+    qf = next((f for f in figures.questions if f.question.id == question.id), None)
+    page = dict(qf.figures[0][1].counts) if qf and qf.n and qf.figures else {}
+    kept = [cells for o, (_l, cells) in zip(question.options, rows, strict=True)
+            if page.get(o.id) != 0]
+    if any(n is None for n in totals) or any(c is None for cells in kept for c in cells):
+        return CrosstabFigures(col_pct, None, "No test: it would need the hidden cells.")
+    test = stats.independence_test(kept)
+    return CrosstabFigures(col_pct, test, None if test else
+                           "No test: fewer than two answers or groups have any respondents.")
