@@ -95,7 +95,7 @@ def test_dashboard_matches_scipy_on_raw_rows(rated, app):
                 if r.importance and r.performance and 1 <= r.importance <= 5]
         i = np.array([b[0] for b in both], float)
         p = np.array([b[1] for b in both], float)
-        lo, hi = bounded_reference(p - i, -4, 4)
+        lo, hi = bounded_reference(p - i, -4, 4, steps=16)
         assert (e.gap.n, e.gap.mean, e.gap.lo, e.gap.hi) == pytest.approx(
             (len(both), (p - i).mean(), lo, hi))
     # Labels from the intervals, against the scale midpoint by default.
@@ -348,7 +348,8 @@ def test_unhidden_slices_match_the_bounded_interval_and_floored_welch_on_raw_row
     perf = np.array([p for _, p in plans[new]], float)
     assert (e.imp_mean.lo, e.imp_mean.hi) == pytest.approx(bounded_reference(imp, 1, 5))
     assert (e.perf_mean.lo, e.perf_mean.hi) == pytest.approx(bounded_reference(perf, 1, 5))
-    assert (e.gap.lo, e.gap.hi) == pytest.approx(bounded_reference(perf - imp, -4, 4))
+    assert (e.gap.lo, e.gap.hi) == pytest.approx(bounded_reference(perf - imp, -4, 4,
+                                                                   steps=16))
     change = next(c for o, c in tr.rows if o.id == obj.id)
     before = np.array([p for _, p in plans[old]], float)
     ref = _welch_reference(perf, before, 1, 5)

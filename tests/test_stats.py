@@ -65,7 +65,8 @@ def test_shares_use_only_scale_answers():
 # --- Means -------------------------------------------------------------------
 
 def bounded_reference(rows: np.ndarray, low: float, high: float,
-                      confidence: float = 0.95) -> tuple[float, float]:
+                      confidence: float = 0.95, steps: float | None = None
+                      ) -> tuple[float, float]:
     """The bounded-scale interval computed independently from raw rows: numpy for the
     scaled mean and variance, scipy's t quantile, and the score equation
     (p - P)^2 = c^2 phi P (1 - P) / n solved by scipy's root finder on each side."""
@@ -75,7 +76,7 @@ def bounded_reference(rows: np.ndarray, low: float, high: float,
     y = (rows - low) / (high - low)
     p = float(y.mean())
     var = float(y.var(ddof=1))
-    floor = 1 / (high - low)
+    floor = 1 / (steps or (high - low))
     phi = floor if p in (0.0, 1.0) else max(floor, var / (p * (1 - p)))
     c = float(sp.t.ppf(0.5 + confidence / 2, n - 1))
 
@@ -190,12 +191,12 @@ def test_paired_difference_matches_scipy(pairs):
         assert est.lo is None
         return
     # Paired: one difference per member, on the -4..4 scale of such differences.
-    lo, hi = bounded_reference(d, -4, 4)
+    lo, hi = bounded_reference(d, -4, 4, steps=16)
     assert est.lo == pytest.approx(lo, rel=1e-7, abs=1e-7)
     assert est.hi == pytest.approx(hi, rel=1e-7, abs=1e-7)
     assert -4 <= est.lo <= est.mean <= est.hi <= 4 and est.hi > est.lo
     if d.std() > 0 and n >= 200 and 0.1 < (d.mean() + 4) / 8 < 0.9 and \
-            d.var(ddof=1) / 64 >= ((d.mean() + 4) / 8) * (1 - (d.mean() + 4) / 8) / 8:
+            d.var(ddof=1) / 64 >= ((d.mean() + 4) / 8) * (1 - (d.mean() + 4) / 8) / 16:
         # Without the floor binding, large samples agree with the paired t-interval.
         imp = np.array([i for i, _ in pairs], dtype=float)
         perf = np.array([p for _, p in pairs], dtype=float)
@@ -565,3 +566,18 @@ def test_independence_test_edge_cases():
         stats.independence_test([[40, 22], [25, 30]])
     with pytest.raises(ValueError):
         stats.independence_test([[1, -1], [2, 3]])
+
+
+def test_a_gap_of_members_answering_alike_has_width_but_not_the_8_trial_floor():
+    # 24 members whose performance equals their importance: gap 0, no spread.
+    est = stats.paired_difference(24, 0, 0)
+    assert est.mean == 0.0 and est.lo == pytest.approx(-est.hi)
+    assert 0.3 < est.hi < 0.5
+    # Typical paired spread (sd ~1.1 around -1.3) is not floored: the paired t-interval.
+    rng = np.random.default_rng(3)
+    imp = rng.choice([4, 5], size=400, p=[0.4, 0.6])
+    perf = imp - rng.choice([0, 1, 2, 3], size=400, p=[0.3, 0.3, 0.2, 0.2])
+    d = perf - imp
+    est = stats.paired_difference(len(d), int(d.sum()), int((d * d).sum()))
+    ci = sp.ttest_rel(perf, imp).confidence_interval(0.95)
+    assert (est.lo, est.hi) == (pytest.approx(ci.low, abs=0.01), pytest.approx(ci.high, abs=0.01))

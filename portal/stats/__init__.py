@@ -34,8 +34,14 @@ SCALE = (1, 2, 3, 4, 5)
 SCALE_BOUNDS = (1, 5)
 # Performance minus importance of one member, both on 1..5.
 GAP_BOUNDS = (-4, 4)
+# The bounded method's spread floor for a gap: that of one rating's model (4 trials)
+# spread over the gap's 8 points, i.e. 1/16 of the largest possible variance. The
+# 8-trial floor would exceed the spread typical paired differences have (their two
+# ratings are positively correlated) and widen ordinary gap intervals; this one still
+# gives a gap of 0 from 24 members answering alike about -0.4 to 0.4.
+GAP_STEPS = 16
 
-__all__ = ["CONFIDENCE", "GAP_BOUNDS", "SCALE", "SCALE_BOUNDS", "IndependenceTest",
+__all__ = ["CONFIDENCE", "GAP_BOUNDS", "GAP_STEPS", "SCALE", "SCALE_BOUNDS", "IndependenceTest",
            "NpsInterval", "_t", "_z", "independence_test", "nps_interval", "scale_interval",
            "sd_from_interval"]
 
@@ -129,19 +135,21 @@ Bounds = tuple[float, float]
 
 
 def _with_interval(n: int, mean: float, var: float, confidence: float,
-                   bounds: Bounds | None = None) -> tuple[float, ...]:
+                   bounds: Bounds | None = None, steps: float | None = None
+                   ) -> tuple[float, ...]:
     """(sd, lo, hi) of a mean of n >= 2 values with sample variance var: the t-interval,
     or on a bounded scale the interval of `portal.stats.bounded`."""
     sd = math.sqrt(max(var, 0.0))
     if bounds is not None:
-        lo, hi = scale_interval(n, mean, var, bounds[0], bounds[1], confidence)
+        lo, hi = scale_interval(n, mean, var, bounds[0], bounds[1], confidence, steps)
         return sd, lo, hi
     half = _t(confidence, n - 1) * sd / math.sqrt(n)
     return sd, mean - half, mean + half
 
 
 def mean_from_sums(n: int, total: float, total_sq: float,
-                   confidence: float = CONFIDENCE, bounds: Bounds | None = None) -> Mean:
+                   confidence: float = CONFIDENCE, bounds: Bounds | None = None,
+                   steps: float | None = None) -> Mean:
     """Mean and interval from the count, the sum and the sum of squares (the
     t-interval, or the bounded-scale interval when `bounds` is given)."""
     if n < 0:
@@ -156,7 +164,7 @@ def mean_from_sums(n: int, total: float, total_sq: float,
         var = (n * total_sq - total * total) / (n * (n - 1))
     else:
         var = (total_sq - total * total / n) / (n - 1)
-    return Mean(n, mean, *_with_interval(n, mean, var, confidence, bounds))
+    return Mean(n, mean, *_with_interval(n, mean, var, confidence, bounds, steps))
 
 
 def describe(hist: Mapping[float | None, int], confidence: float = CONFIDENCE,
@@ -207,7 +215,7 @@ def paired_difference(n: int, sum_d: int | float, sum_d2: int | float,
     """Mean of within-person differences (performance minus importance, -4..4) over
     the members who answered both questions, from COUNT, SUM(d) and SUM(d*d), with the
     bounded-scale interval on -4..4 (a paired interval: each member is one value)."""
-    return mean_from_sums(n, sum_d, sum_d2, confidence, GAP_BOUNDS)
+    return mean_from_sums(n, sum_d, sum_d2, confidence, GAP_BOUNDS, GAP_STEPS)
 
 
 # ---------------------------------------------------------------------------
@@ -281,7 +289,8 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int,
 
 
 def welch_difference(a: Mean, b: Mean, confidence: float = CONFIDENCE,
-                     bounds: Bounds | None = None) -> Difference:
+                     bounds: Bounds | None = None, steps: float | None = None
+                     ) -> Difference:
     """a.mean - b.mean with Welch's t-interval and test (unequal variances).
 
     Needs at least two values in each group. Two samples without spread do not
@@ -304,7 +313,8 @@ def welch_difference(a: Mean, b: Mean, confidence: float = CONFIDENCE,
         low, high = bounds
         pooled = (a.n * a.mean + b.n * b.mean) / (a.n + b.n)
         p = min(1.0, max(0.0, (pooled - low) / (high - low)))
-        floor = (high - low) * p * (1 - p)  # width^2 * p(1-p) / steps, steps = width
+        # width^2 * p(1-p) / steps, steps = width unless given (GAP_STEPS)
+        floor = (high - low) ** 2 * p * (1 - p) / (steps or (high - low))
         var_a, var_b = max(var_a, floor), max(var_b, floor)
     va, vb = var_a / a.n, var_b / b.n
     se2 = va + vb

@@ -13,7 +13,8 @@ Method: a quasi-binomial score (Wilson-type) interval of the scaled mean.
   (p - P)^2 = c^2 * phi * P (1 - P) / n, i.e. Wilson's interval with the effective
   sample size n / phi (Korn and Graubard, 1998, use the same device for survey
   proportions). Its ends therefore always lie inside the scale.
-- phi is taken as at least 1 / steps, the dispersion of a rating read as the number
+- phi is taken as at least 1 / steps (steps = high - low unless given; gaps use
+  16, see `portal.stats.GAP_STEPS`), the dispersion of a rating read as the number
   of successes in `steps` (= high - low) Bernoulli trials. That floor only binds when
   answers are more alike than such trials would be, above all when every answer is
   the same (s^2 = 0): ten 5s give 4.55 to 5.00, twenty-five 3s give 2.60 to 3.40.
