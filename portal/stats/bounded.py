@@ -15,7 +15,7 @@ Method: a quasi-binomial score (Wilson-type) interval of the scaled mean.
   proportions). Its ends therefore always lie inside the scale.
 - phi is taken as at least 1 / steps (steps = high - low unless given; gaps use
   16, see `portal.stats.GAP_STEPS`), the dispersion of a rating read as the number
-  of successes in `steps` (= high - low) Bernoulli trials. That floor only binds when
+  of successes in `steps` Bernoulli trials. That floor only binds when
   answers are more alike than such trials would be, above all when every answer is
   the same (s^2 = 0): ten 5s give 4.55 to 5.00, twenty-five 3s give 2.60 to 3.40.
 - c is the t quantile with n - 1 degrees of freedom, not the normal one, so small
