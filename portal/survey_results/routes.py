@@ -86,7 +86,7 @@ def show(survey_id: int):
                 [charts.Bar(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%"))
                  for r in table.rows],
                 f"{s.question.code.upper()}: {table.caption}",
-                f"Bar chart of {s.question.prompt}: the percentage of respondents per answer. "
+                f"Bar chart of {s.question.prompt}: the percentage of {table.base} per answer. "
                 "The table beside it gives the same numbers.", privacy.suppressed_label())
     return _committed(render_template(
         "survey_results/show.html", survey=survey, form=form, where=where, total=total,
