@@ -20,8 +20,9 @@ A1 = {1: 1, 2: 16, 3: 150, 4: 400, 5: 661, 0: 0, -1: 0}
 
 def _old_publication(hist, digits=3):
     """What the portal used to publish: cells with one complementary cell hidden, the
-    mean and its interval to three decimals."""
-    m = stats.mean_from_histogram(hist)
+    mean and its t-interval to three decimals (ratings now get the bounded-scale
+    interval; `describe` without bounds is the t-interval)."""
+    m = stats.describe(stats.scale_histogram(hist))
     return round(m.mean, digits), round(m.lo, digits), round(m.hi, digits)
 
 
@@ -35,6 +36,34 @@ def test_the_attack_from_the_issue_worked_on_the_old_publication():
         p.fix(v, A1[v])
     p.t_interval({v: v for v in (1, 2, 3, 4, 5)}, 1228, mean, lo, hi, 3)
     assert p.extremes([1, 2]) == {1: (1, 1), 2: (16, 16)}
+
+
+def test_the_auditor_models_the_bounded_scale_interval_exactly():
+    # The same attack on today's interval: the auditor sees it work, so it can refuse it.
+    m = stats.mean_from_histogram(A1)
+    mean, lo, hi = round(m.mean, 3), round(m.lo, 3), round(m.hi, 3)
+    p = Problem()
+    for v in A1:
+        p.cell(v)
+    for v in (3, 4, 5, 0, -1):
+        p.fix(v, A1[v])
+    p.t_interval({v: v for v in (1, 2, 3, 4, 5)}, 1228, mean, lo, hi, 3,
+                 bounds=stats.SCALE_BOUNDS)
+    assert p.extremes([1, 2]) == {1: (1, 1), 2: (16, 16)}
+
+
+def test_scale_sum_sq_bounds_holds_the_true_sum_of_squares():
+    from portal.disclosure.audit import scale_sum_sq_bounds
+    for hist in ({5: 10}, {3: 25}, {1: 3, 5: 9}, {2: 40, 3: 70, 4: 12}, dict(A1)):
+        scale = stats.scale_histogram(hist)
+        n = sum(scale.values())
+        s1 = sum(v * c for v, c in scale.items())
+        s2 = sum(v * v * c for v, c in scale.items())
+        m = stats.mean_from_histogram(hist)
+        for digits in (1, 2, 3):
+            a, b = scale_sum_sq_bounds(n, s1, round(m.lo, digits), round(m.hi, digits),
+                                       digits, stats.SCALE_BOUNDS, 25)
+            assert a <= s2 <= b
 
 
 def test_the_decision_for_a1_protects_both_hidden_cells():

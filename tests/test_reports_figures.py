@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import Rating
 from portal.reports import dashboard, drilldown, heatmap, queries, trends
 from tests import factories
+from tests.test_stats import _welch_reference, bounded_reference
 
 STAGES = ["student", "early", "mid", "senior"]
 
@@ -82,19 +83,21 @@ def test_dashboard_matches_scipy_on_raw_rows(rated, app):
         assert e.imp_high.p == pytest.approx(k / len(imp))
         assert (e.imp_high.lo, e.imp_high.hi) == pytest.approx((ci.low, ci.high))
         assert e.imp_low.p == pytest.approx((imp <= 2).mean())
-        t = sp.ttest_1samp(imp, 0).confidence_interval()
+        # Means on 1..5 carry the bounded-scale interval (portal.stats.bounded), here
+        # recomputed from the raw rows with scipy's root finder.
+        lo, hi = bounded_reference(imp, 1, 5)
         assert (e.imp_mean.mean, e.imp_mean.lo, e.imp_mean.hi) == pytest.approx(
-            (imp.mean(), t.low, t.high))
-        t = sp.ttest_1samp(perf, 0).confidence_interval()
+            (imp.mean(), lo, hi))
+        lo, hi = bounded_reference(perf, 1, 5)
         assert (e.perf_mean.mean, e.perf_mean.lo, e.perf_mean.hi) == pytest.approx(
-            (perf.mean(), t.low, t.high))
+            (perf.mean(), lo, hi))
         both = [(r.importance, r.performance) for r in rows
                 if r.importance and r.performance and 1 <= r.importance <= 5]
         i = np.array([b[0] for b in both], float)
         p = np.array([b[1] for b in both], float)
-        t = sp.ttest_rel(p, i).confidence_interval()
+        lo, hi = bounded_reference(p - i, -4, 4, steps=16)
         assert (e.gap.n, e.gap.mean, e.gap.lo, e.gap.hi) == pytest.approx(
-            (len(both), (p - i).mean(), t.low, t.high))
+            (len(both), (p - i).mean(), lo, hi))
     # Labels from the intervals, against the scale midpoint by default.
     assert dash.centre == (3.0, 3.0)
     for r in dash.rows:
@@ -191,8 +194,8 @@ def test_trends_match_welch_and_two_proportion_tests(rated, app):
         before = _scale(r.performance for r in _raw(rated["old"].id, obj.id))
         if len(after) < 2 or len(before) < 2:
             continue
-        res = sp.ttest_ind(after, before, equal_var=False)
-        ci = res.confidence_interval()
+        # Welch with each variance floored as on the 1..5 scale (portal.stats).
+        res = _welch_reference(after, before, 1, 5)
         d = change.performance
         audited = any(e.decisions["performance"].audited for e in (change.after, change.before))
         if audited:
@@ -202,8 +205,9 @@ def test_trends_match_welch_and_two_proportion_tests(rated, app):
                                                    - change.before.perf_mean.mean)
                 compared += 1
         else:
-            assert (d.estimate, d.lo, d.hi, d.p) == pytest.approx(
-                (after.mean() - before.mean(), ci.low, ci.high, res.pvalue))
+            assert (d.estimate, d.p) == pytest.approx(
+                (after.mean() - before.mean(), res.pvalue))
+            assert d.lo <= d.estimate <= d.hi
         a = _scale(r.importance for r in _raw(rated["new"].id, obj.id))
         b = _scale(r.importance for r in _raw(rated["old"].id, obj.id))
         table = np.array([[(a >= 4).sum(), (a < 4).sum()], [(b >= 4).sum(), (b < 4).sum()]])
@@ -251,7 +255,7 @@ def test_a_lone_small_segment_takes_the_next_smallest_with_it(app, plan):
     assert (row[("mid",)].n, row[("senior",)].n) == (30, 25)
 
 
-def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan):
+def test_everyone_alike_gives_an_interval_inside_the_scale_and_no_false_flags(app, plan):
     rnd = factories.make_past_round(status="closed")
     obj = queries.report_objectives([])[0]
     for stage in ("student", "mid"):
@@ -261,8 +265,11 @@ def test_everyone_alike_gives_a_zero_width_interval_and_no_false_flags(app, plan
     with app.test_request_context():
         dash = dashboard.build(rnd)
     e = dash.rows[0].est
-    assert (e.imp_mean.mean, e.imp_mean.sd, e.imp_mean.lo, e.imp_mean.hi) == (5.0, 0.0, 5.0, 5.0)
-    assert (e.gap.mean, e.gap.lo, e.gap.hi) == (0.0, 0.0, 0.0)
+    # 24 identical answers do not make certainty: the interval keeps width and stays
+    # inside 1..5 (it used to read "5.00 to 5.00"); the gap's likewise inside -4..4.
+    assert (e.imp_mean.mean, e.imp_mean.sd, e.imp_mean.hi) == (5.0, 0.0, 5.0)
+    assert 4.5 < e.imp_mean.lo < 5.0
+    assert e.gap.mean == 0.0 and -4 < e.gap.lo < 0.0 < e.gap.hi < 4
     assert e.imp_high.p == 1.0 and e.imp_high.lo < 1.0 == e.imp_high.hi
     hm = heatmap.build(rnd, "career_stage", measure="importance_mean")
     assert not hm.flags
@@ -317,3 +324,55 @@ def test_crossed_cells_hide_enough_to_protect_both_margins(app, plan):
     assert math.isclose(sum(c.n or 0 for c in row.values()) + sum(
         layout[k] for k in hidden), sum(layout.values()))
     assert privacy.min_n() == 10
+
+
+def test_unhidden_slices_match_the_bounded_interval_and_floored_welch_on_raw_rows(app, plan):
+    """Every answer value held by 10 or more members, so nothing is hidden and the
+    pages publish full precision: the dashboard's means and gap, and the trend's
+    Welch test, against references computed from the raw rows."""
+    obj = queries.report_objectives([])[0]
+    old = factories.make_past_round("Round A", "closed", days_ago=400)
+    new = factories.make_past_round("Round B", "closed", days_ago=10)
+    members = factories.make_members(60)
+    plans = {old: [(1 + i % 5, 1 + (i // 12) % 5) for i in range(60)],
+             new: [(1 + i % 5, min(5, 2 + (i // 12) % 5)) for i in range(60)]}
+    for rnd, pairs in plans.items():
+        for u, (imp, perf) in zip(members, pairs, strict=True):
+            factories.make_rating(u, obj, rnd, imp, perf, commit=False)
+    db.session.commit()
+    with app.test_request_context():
+        e = dashboard.build(new).rows[0].est
+        tr = trends.build(new, old)
+    assert not e.decisions["importance"].audited and not e.decisions["performance"].audited
+    imp = np.array([i for i, _ in plans[new]], float)
+    perf = np.array([p for _, p in plans[new]], float)
+    assert (e.imp_mean.lo, e.imp_mean.hi) == pytest.approx(bounded_reference(imp, 1, 5))
+    assert (e.perf_mean.lo, e.perf_mean.hi) == pytest.approx(bounded_reference(perf, 1, 5))
+    assert (e.gap.lo, e.gap.hi) == pytest.approx(bounded_reference(perf - imp, -4, 4,
+                                                                   steps=16))
+    change = next(c for o, c in tr.rows if o.id == obj.id)
+    before = np.array([p for _, p in plans[old]], float)
+    ref = _welch_reference(perf, before, 1, 5)
+    assert change.performance.p == pytest.approx(ref.pvalue)
+    assert change.performance.estimate == pytest.approx(perf.mean() - before.mean())
+
+
+def test_dashboard_shows_the_dont_know_share_only_when_its_count_is_published(app, plan):
+    rnd = factories.make_past_round(status="closed")
+    first, second = queries.report_objectives([])[:2]
+    members = factories.make_members(40)
+    for i, u in enumerate(members):
+        # First objective: 12 "Don't know" on performance; second: 3 (a small group).
+        factories.make_rating(u, first, rnd, 1 + i % 5, 0 if i < 12 else 1 + i % 5,
+                              commit=False)
+        factories.make_rating(u, second, rnd, 1 + i % 5, 0 if i < 3 else 1 + i % 5,
+                              commit=False)
+    db.session.commit()
+    with app.test_request_context():
+        dash = dashboard.build(rnd)
+    by_code = {r["code"].text: r for r in dash.tables["priorities"].rows}
+    shown = by_code[first.code]["perf_dont_know"]
+    assert not shown.suppressed and shown.values == (round(100 * 12 / 40, 1),)
+    hidden = by_code[second.code]["perf_dont_know"]
+    assert hidden.suppressed
+    assert dash.rows[1].est.cells["performance"][0] is None

@@ -28,6 +28,12 @@ from tests import factories
 K = 10
 ZERO_TEN = Shape(tuple(range(11)), tuple((v, v) for v in range(11)), nps=True)
 LIKERT = Shape((1, 2, 3, 4, 5), tuple((v, v) for v in range(1, 6)))
+# As the results pages build them now: scale questions carry their ends (bounded-scale
+# intervals), and a Likert "Not applicable" (0) is counted apart from the percentages.
+ZERO_TEN_BOUNDED = Shape(tuple(range(11)), tuple((v, v) for v in range(11)), nps=True,
+                         bounds=(0, 10))
+LIKERT_NA = Shape((1, 2, 3, 4, 5, 0), tuple((v, v) for v in range(1, 6)), bounds=(1, 5),
+                  apart=(0,))
 
 
 # -- an attacker that does not use the auditor ------------------------------------
@@ -37,11 +43,17 @@ def _figures(shape: Shape, counts: dict, n: int, pub) -> tuple:
     page's rounding (only the kinds of figure `pub` shows)."""
     out = [sum(counts.values()) == n if shape.exclusive else True]
     out += [counts[k] if pub.counts[k] is not None else None for k in shape.keys]
-    out += [round(100 * counts[k] / n, 1) if pub.pct.get(k) is not None else None
-            for k in shape.keys]
+    # Percentages are of the answers not counted apart ("Not applicable").
+    base = n - sum(counts[k] for k in shape.apart)
+    out += [(round(100 * counts[k] / base, 1) if base else "none")
+            if pub.pct.get(k) is not None else None for k in shape.keys]
+    for k in sorted(pub.pct_ci, key=repr):
+        w = stats.wilson(counts[k], base) if 0 <= counts[k] <= base else None
+        out.append(None if w is None else (round(100 * w.lo, 1), round(100 * w.hi, 1)))
     if pub.mean is not None:
         vals = shape.value_of
-        d = stats.describe({vals[k]: counts[k] for k in vals if counts[k]})
+        d = stats.describe({vals[k]: counts[k] for k in vals if counts[k]},
+                           bounds=shape.bounds)
         out += [d.n, round(d.mean, pub.decimals)]
         if pub.lo is not None:
             out += [round(d.lo, pub.decimals), round(d.hi, pub.decimals)]
@@ -51,8 +63,11 @@ def _figures(shape: Shape, counts: dict, n: int, pub) -> tuple:
         out += [round(100 * groups[g] / n, 1) if pub.nps_pct.get(g) is not None else None
                 for g, _ in NPS_GROUPS]
         if pub.nps_score is not None:
-            score = stats.net_promoter({v: counts[v] for v in range(11)}).score
-            out.append(round(score, 0))
+            nps = stats.net_promoter({v: counts[v] for v in range(11)})
+            out.append(round(nps.score, 0))
+            if pub.nps_lo is not None:
+                iv = stats.nps_interval(nps.promoters, nps.detractors, nps.n)
+                out += [round(iv.lo, 0), round(iv.hi, 0)]
     return tuple(out)
 
 
@@ -287,6 +302,44 @@ def test_no_hidden_choice_or_scale_cell_is_narrowed(cells, k, scale):
     if sum(counts.values()) < k:
         counts[shape.keys[-1]] += k
     assert_protected(shape, counts, k)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.integers(0, 10), st.integers(1, 12), min_size=1, max_size=4),
+       st.integers(5, 10))
+def test_no_hidden_0_10_cell_is_narrowed_with_bounded_interval_and_nps_interval(support, k):
+    counts = _zero_ten(support)
+    if sum(counts.values()) < k:
+        counts[10] += k
+    assert_protected(ZERO_TEN_BOUNDED, counts, k)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 14), min_size=6, max_size=6), st.integers(4, 10))
+def test_no_hidden_likert_cell_is_narrowed_with_not_applicable_apart(cells, k):
+    counts = dict(zip((1, 2, 3, 4, 5, 0), cells, strict=True))
+    if sum(counts.values()) < k:
+        counts[5] += k
+    pub = assert_protected(LIKERT_NA, counts, k)
+    assert pub.pct.get(0) is None   # "Not applicable" has a count, never a percentage
+
+
+def test_likert_percentages_and_intervals_leave_not_applicable_out():
+    counts = {1: 10, 2: 20, 3: 30, 4: 25, 5: 15, 0: 12}
+    pub = distribution.publish(LIKERT_NA, counts, 112, K)
+    assert pub.base == 100 and pub.counts[0] == 12 and pub.pct[0] is None
+    assert pub.pct[3] == 30.0 and pub.mean_n == 100
+    w = stats.wilson(30, 100)
+    assert pub.pct_ci[3] == (round(100 * w.lo, 1), round(100 * w.hi, 1))
+    assert 1 <= pub.lo < pub.mean < pub.hi <= 5
+
+
+def test_no_interval_for_a_hidden_count_or_over_a_hidden_base():
+    counts = {1: 3, 2: 20, 3: 30, 4: 25, 5: 15, 0: 4}
+    pub = distribution.publish(LIKERT_NA, counts, 97, K)
+    assert pub.counts[1] is None and 1 not in pub.pct_ci
+    if pub.counts[0] is None:
+        assert pub.base is None and not pub.pct_ci
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from scipy.stats import binomtest
 
 from portal.extensions import db
 from portal.survey_results import highlights
@@ -88,6 +89,8 @@ def test_pd_needs_highlights_equal_the_raw_answers(pd_survey):
         assert all(by_label[label] == n for label, n in got)
         for share in lst.items:
             assert share.pct == round(100 * share.count / base, 1)  # as the page shows it
+            ci = binomtest(share.count, base).proportion_ci(method="wilson")
+            assert share.ci == (round(100 * ci.low, 1), round(100 * ci.high, 1))
     assert "Nothing makes it hard" not in [s.label for s in lists[
         "Main barriers to professional development"].items]
 

@@ -93,7 +93,11 @@ def test_summary_figures_and_estimates(plain):
     # 8 put Webinar first: hidden, and so is the complementary Course (24), and the mean
     # ranks that would give them away; how often each was ranked stays visible.
     assert ranking["Webinar"].count is None and ranking["Course"].count is None
-    assert ranking["Webinar"].extra == {"times_ranked": 32, "mean_rank": None}
+    # Borda points follow the mean rank's rule (they are a function of it and times
+    # ranked); the share ranking it at all is times ranked over respondents.
+    assert ranking["Webinar"].extra == {"times_ranked": 32, "mean_rank": None,
+                                        "borda": None, "top_pct": 100.0,
+                                        "top_ci": _wilson_pct(32, 32), "top_n": 2}
     assert ranking["Mentoring"].count == 0
     assert ranking["Course"].extra["times_ranked"] == 24
     # With a larger group the figures appear.
@@ -105,6 +109,25 @@ def test_summary_figures_and_estimates(plain):
     assert ranking["Webinar"].count == 16 and ranking["Course"].count == 24
     assert ranking["Webinar"].pct == pytest.approx(100 * 16 / 40)
     assert ranking["Course"].extra["mean_rank"] == round((24 * 1 + 8 * 2) / 32, 2)
+    # Borda (2 points for first, 1 for second) per respondent, from the raw rankings.
+    rankings = [answers(i)["q8"] for i in range(32)] + [["web", "course"]] * 8
+    for code, label in (("course", "Course"), ("web", "Webinar")):
+        points = sum(2 - r.index(code) for r in rankings if code in r)
+        assert ranking[label].extra["borda"] == round(points / 40, 2)
+        times = sum(code in r for r in rankings)
+        if 0 < 40 - times < 10:  # 8 did not rank Course: a small group, so no share
+            assert ranking[label].extra["top_pct"] is None
+            assert ranking[label].extra["top_ci"] is None
+            continue
+        assert ranking[label].extra["top_pct"] == round(100 * times / 40, 1)
+        assert ranking[label].extra["top_ci"] == _wilson_pct(times, 40)
+
+
+def _wilson_pct(k: int, n: int) -> tuple[float, float]:
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return round(100 * ci.low, 1), round(100 * ci.high, 1)
 
 
 def test_small_cells_are_suppressed_with_their_complement(filled):
@@ -265,3 +288,95 @@ def test_no_n_plus_one_on_index(as_leader, query_counter):
     with query_counter() as statements2:
         assert as_leader.get("/reports/surveys/").status_code == 200
     assert len(statements2) == len(statements)
+
+
+@pytest.fixture
+def large(survey):
+    """120 responses without segments: every cell of q3 and q4 holds 10 or more."""
+    for i in range(120):
+        factories.add_response(survey, answers(i))
+    db.session.commit()
+    return survey
+
+
+def test_likert_not_applicable_apart_and_intervals_match_scipy(large):
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from tests.test_stats import _nps_reference, bounded_reference
+
+    _, items = summaries.summarise(large)
+    by_code = {s.question.code: s for s in items}
+    q3 = by_code["q3"]
+    raw = [(i % 5) + 1 if i % 7 else 0 for i in range(120)]
+    scale = [v for v in raw if v]
+    table = q3.tables[0]
+    # "Not applicable" is counted apart: out of the percentages as out of the mean.
+    assert [(r.label, r.count, r.pct) for r in table.apart] == \
+        [("Not applicable", raw.count(0), None)]
+    assert table.pct_base == len(scale) == q3.description.mean_n
+    assert len(table.rows) == 5
+    for row in table.rows:
+        k = scale.count(int(row.label.split(" ")[0]))
+        assert row.count == k and row.pct == round(100 * k / len(scale), 1)
+        ci = binomtest(k, len(scale)).proportion_ci(confidence_level=0.95, method="wilson")
+        assert row.ci == (round(100 * ci.low, 1), round(100 * ci.high, 1))
+    assert sum(r.pct for r in table.rows) == pytest.approx(100, abs=0.3)
+    d = q3.description
+    lo, hi = bounded_reference(np.array(scale, dtype=float), 1, 5)
+    assert (d.lo, d.hi) == (round(lo, d.decimals), round(hi, d.decimals))
+    # 0-10: the score's interval from the raw answers (Rocks' adjusted Wald).
+    nps = by_code["q4"].nps
+    score, lo, hi = _nps_reference(np.array([i % 11 for i in range(120)]))
+    assert (nps.nps_score, nps.nps_lo, nps.nps_hi) == (round(score), round(lo), round(hi))
+    assert nps.nps_lo < nps.nps_score < nps.nps_hi
+
+
+def test_results_page_shows_intervals_and_not_applicable_apart(as_leader, large):
+    page = as_leader.get(f"/reports/surveys/{large.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    na = sum(1 for i in range(120) if i % 7 == 0)
+    assert f"Not applicable: {na} (left out of the percentages and the mean" in html
+    assert "% of answers on the scale" in html and "95% interval" in html
+    assert "adjusted Wald" in html
+
+
+def test_crosstab_column_percentages_and_chi_square_match_scipy(as_leader, survey):
+    from scipy.stats import chi2_contingency
+
+    for i in range(120):
+        factories.add_response(survey, answers(i), career_stage="early" if i < 70 else "mid")
+    db.session.commit()
+    question = survey.question_by_code("q1")
+    columns, rows = summaries.crosstab_table(survey, question, "career_stage", Slice())
+    figures = summaries.crosstab_figures(survey, question, Slice(), columns, rows)
+    groups = {"early": range(70), "mid": range(70, 120)}
+    yes = {g: sum(1 for i in r if i % 3) for g, r in groups.items()}
+    table = [[yes["early"], yes["mid"]],
+             [len(groups["early"]) - yes["early"], len(groups["mid"]) - yes["mid"]]]
+    codes = [c for c, _l, _n in columns]
+    pos = [codes.index("early"), codes.index("mid")]
+    assert [figures.col_pct[0][j] for j in pos] == \
+        [round(100 * yes[g] / len(groups[g]), 1) for g in ("early", "mid")]
+    ref = chi2_contingency(table, correction=False)
+    assert figures.test.method == "chi-square"
+    assert figures.test.p == pytest.approx(ref.pvalue)
+    page = as_leader.get(f"/reports/surveys/{survey.id}/crosstab?question=q1"
+                         "&dimension=career_stage")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "column percentages" in html and "Chi-square" in html
+
+
+def test_crosstab_runs_no_test_over_hidden_cells(as_leader, filled):
+    question = filled.question_by_code("q1")
+    columns, rows = summaries.crosstab_table(filled, question, "career_stage", Slice())
+    figures = summaries.crosstab_figures(filled, question, Slice(), columns, rows)
+    assert figures.test is None and "hidden" in figures.no_test_reason
+    hidden_col = [j for j, (_c, _l, n) in enumerate(columns) if n is None]
+    assert hidden_col and all(figures.col_pct[i][j] is None
+                              for i in range(len(rows)) for j in hidden_col)
+    page = as_leader.get(f"/reports/surveys/{filled.id}/crosstab?question=q1"
+                         "&dimension=career_stage")
+    assert page.status_code == 200 and "No test: it would need the hidden cells." in \
+        page.get_data(as_text=True)

@@ -7,12 +7,15 @@ interval it stands for. `ranges()` finds each hidden cell's smallest and largest
 feasible value with `scipy.optimize.milp` (HiGHS); `protected()` is the rule a
 hidden cell's range must pass.
 
-Means with a t-interval are the one non-linear figure: the interval's width tells
+Means with an interval are the one non-linear figure: the interval's width tells
 the spread, and the spread is the sum of squares minus the square of the sum. For a
 known count n the sum S1 = sum(v * x) takes a few integer values allowed by the
 rounded mean; for each of them the rounded interval allows a range of sums of
 squares S2 = sum(v*v * x). `Problem.t_interval` adds one binary per candidate S1
-and ties S2 to that candidate's range, which is exact, not a relaxation.
+and ties S2 to that candidate's range, which is exact, not a relaxation. The
+interval is the t-interval, or with `bounds` the bounded-scale interval of
+`portal.stats.bounded` (whose ends move monotonically with S2, so each candidate's
+range is found by bisection and checked as pages round).
 """
 
 from __future__ import annotations
@@ -133,8 +136,10 @@ class Problem:
 
     def t_interval(self, values: Mapping[Key, int], n: int, mean: float,
                    lo: float | None, hi: float | None, decimals: int,
-                   confidence: float = stats.CONFIDENCE) -> None:
-        """A mean of n integer values shown with its t-interval, all to `decimals`.
+                   confidence: float = stats.CONFIDENCE,
+                   bounds: tuple[float, float] | None = None) -> None:
+        """A mean of n integer values shown with its interval, all to `decimals`: the
+        t-interval, or with `bounds` the bounded-scale interval.
 
         Adds: the count is n, the sum is one of the candidates the rounded mean
         allows, and the sum of squares lies in that candidate's range."""
@@ -153,7 +158,10 @@ class Problem:
             self.between({k: float(v) for k, v in values.items()}, s_lo, s_hi)
             return
         cands = [(s, b) for s in range(s_lo, s_hi + 1)
-                 if (b := sum_sq_bounds(n, s, lo, hi, decimals, confidence)) is not None]
+                 if (b := (sum_sq_bounds(n, s, lo, hi, decimals, confidence) if bounds is None
+                           else scale_sum_sq_bounds(n, s, lo, hi, decimals, bounds,
+                                                    max(v * v for v in values.values()),
+                                                    confidence))) is not None]
         if len(cands) > MAX_CANDIDATES:
             raise AuditError("too many candidate sums: publish fewer decimals")
         if not cands:
@@ -264,6 +272,68 @@ def sum_sq_bounds(n: int, s1: int, lo: float, hi: float, decimals: int,
     while b >= a and not rounds_to(b):
         b -= 1
     return (a, b) if a <= b else None
+
+
+def _bisect(lo: int, hi: int, ok) -> int:
+    """The first integer in [lo, hi] where the monotone predicate `ok` holds (hi + 1
+    when none does)."""
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return lo
+
+
+def scale_sum_sq_bounds(n: int, s1: int, lo: float, hi: float, decimals: int,
+                        bounds: tuple[float, float], max_sq: float,
+                        confidence: float = stats.CONFIDENCE) -> tuple[int, int] | None:
+    """Integer sums of squares S2 for which n values summing to s1 give a bounded-scale
+    interval (`portal.stats.bounded`) that rounds to (lo, hi) at `decimals`.
+
+    The lower end falls and the upper end rises as S2 grows, so the S2 that fit are
+    one run of integers: its ends are found by bisection, then widened while the
+    last bit of float difference between page and auditor could still round either
+    way, so the true vector is never lost."""
+    if n < 2:
+        return None
+    s2_min = math.ceil(s1 * s1 / n) - 1
+    s2_max = math.floor(n * max_sq) + 1
+
+    def ends(s2: int) -> tuple[float, float]:
+        var = max((n * s2 - s1 * s1) / (n * (n - 1)), 0.0)
+        return stats.scale_interval(n, s1 / n, var, bounds[0], bounds[1], confidence)
+
+    def rounded(x: float) -> tuple[float, float]:
+        return round(x - 1e-9, decimals), round(x + 1e-9, decimals)
+
+    def rounds_to(s2: int) -> bool:
+        a, b = ends(s2)
+        return lo in rounded(a) and hi in rounded(b)
+
+    # Below a: the interval is still too narrow on one side; above b: too wide.
+    def wide_enough(s2: int) -> bool:
+        a, b = ends(s2)
+        return min(rounded(a)) <= lo and max(rounded(b)) >= hi
+
+    def too_wide(s2: int) -> bool:
+        a, b = ends(s2)
+        return max(rounded(a)) < lo or min(rounded(b)) > hi
+
+    a = _bisect(s2_min, s2_max, wide_enough)
+    b = _bisect(s2_min, s2_max, too_wide) - 1
+    while a <= b and not rounds_to(a):
+        a += 1
+    while b >= a and not rounds_to(b):
+        b -= 1
+    if a > b:
+        return None
+    while a - 1 >= s2_min and rounds_to(a - 1):
+        a -= 1
+    while b + 1 <= s2_max and rounds_to(b + 1):
+        b += 1
+    return a, b
 
 
 def share_candidates(n: int, p: float, p_lo: float | None, p_hi: float | None,

@@ -2,8 +2,16 @@
 
 Every figure a page, chart, export or highlight shows about one distribution comes
 from the `Published` that `publish()` returns: the answer counts, their
-percentages, n, the mean with its t-interval, the median and standard deviation,
-and on a 0-10 question the promoter / passive / detractor groups and the score.
+percentages with Wilson intervals, n, the mean with its interval (bounded-scale for
+scale questions, `portal.stats.bounded`; t for open numbers), the median and
+standard deviation, and on a 0-10 question the promoter / passive / detractor
+groups and the score with its interval.
+
+Answers counted apart (Likert "Not applicable") are left out of the percentages'
+base as they are out of the mean; their count is shown on its own. Wilson
+intervals are shown only for shown counts over a shown base, and the score's
+interval only with all three groups shown: they are then functions of published
+counts and tell an attacker nothing more.
 
 Cells of 1..k-1 people are hidden first (and any cell the caller must hide because
 a linked table or a refused selection hides it). If a cell is hidden, the attacker's
@@ -15,7 +23,7 @@ then the next smallest cell is hidden and the ladder starts again.
 
 With a hidden cell the median and the standard deviation are never shown (the
 auditor does not model them), nor is the mean of answers that are not whole
-numbers (the t-interval model is exact only for integers).
+numbers (the interval model is exact only for integers).
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ class Shape:
     values: tuple[tuple[Key, float], ...] = ()
     exclusive: bool = True
     nps: bool = False
+    bounds: tuple[float, float] | None = None   # the scale's ends, when it has them
+    apart: tuple[Key, ...] = ()                  # cells left out of the percentages
 
     @property
     def value_of(self) -> dict[Key, float]:
@@ -75,6 +85,10 @@ class Published:
     nps_pct: dict[str, float | None] = field(default_factory=dict)
     nps_score: float | None = None        # rounded to NPS_DECIMALS
     notes: tuple[str, ...] = ()
+    base: int | None = None               # what the percentages are of; None = not shown
+    pct_ci: dict[Key, tuple[float, float]] = field(default_factory=dict)  # Wilson, in %
+    nps_lo: float | None = None           # adjusted Wald interval, NPS_DECIMALS
+    nps_hi: float | None = None
 
     @property
     def hidden(self) -> frozenset:
@@ -96,15 +110,26 @@ def render(shape: Shape, counts: Mapping[Key, int], n: int, hidden: frozenset,
     if not hidden:
         mean_dec, show_interval, show_pct, show_nps = MEAN_DECIMALS, True, True, True
     shown = {k: (None if k in hidden else int(counts.get(k, 0))) for k in shape.keys}
-    pct = {k: (_round(stats.percent(v, n), PCT_DECIMALS) if show_pct else None)
+    base = n - sum(int(counts.get(k, 0)) for k in shape.apart)
+    base_shown = all(shown[k] is not None for k in shape.apart)
+    pct = {k: (_round(stats.percent(v, base), PCT_DECIMALS)
+               if show_pct and k not in shape.apart else None)
            for k, v in shown.items()}
+    pct_ci = {}
+    if base_shown and base > 0:
+        for k, v in shown.items():
+            if pct[k] is not None and v is not None:
+                w = stats.wilson(v, base)
+                pct_ci[k] = (round(100 * w.lo, PCT_DECIMALS), round(100 * w.hi, PCT_DECIMALS))
     notes = []
     if hidden:
         notes.append(f"Some counts are {REASON}.")
-    out = Published(n, shown, pct, notes=())
+    out = Published(n, shown, pct, notes=(), base=base if base_shown else None,
+                    pct_ci=pct_ci)
     if shape.values and (not hidden or (shape.integer_values and mean_dec is not None)):
         vals = shape.value_of
-        d = stats.describe({vals[k]: counts.get(k, 0) for k in vals if counts.get(k, 0)})
+        d = stats.describe({vals[k]: counts.get(k, 0) for k in vals if counts.get(k, 0)},
+                           bounds=shape.bounds)
         if d.n:
             out = replace(out, mean=_round(d.mean, mean_dec), mean_n=d.n, decimals=mean_dec,
                           lo=_round(d.lo, mean_dec) if show_interval else None,
@@ -133,8 +158,11 @@ def render(shape: Shape, counts: Mapping[Key, int], n: int, hidden: frozenset,
                 g: (_round(stats.percent(v, n), PCT_DECIMALS) if show_pct else None)
                 for g, v in g_shown.items()})
             if not g_hidden and n:
-                score = stats.net_promoter({v: counts.get(v, 0) for v in range(11)}).score
-                out = replace(out, nps_score=_round(score, NPS_DECIMALS))
+                nps = stats.net_promoter({v: counts.get(v, 0) for v in range(11)})
+                iv = stats.nps_interval(nps.promoters, nps.detractors, nps.n)
+                out = replace(out, nps_score=_round(nps.score, NPS_DECIMALS),
+                              nps_lo=_round(iv.lo, NPS_DECIMALS),
+                              nps_hi=_round(iv.hi, NPS_DECIMALS))
             else:
                 notes.append(f"The net promoter score is {REASON}.")
         else:
@@ -153,15 +181,19 @@ def attack(shape: Shape, pub: Published) -> audit.Problem:
     for key, v in pub.counts.items():
         if v is not None:
             p.fix(cells[key], v)
+    base_cells = [cells[k] for k in shape.keys if k not in shape.apart]
     for key, pc in pub.pct.items():
         if pc is not None:
             a, b = audit.interval(pc, PCT_DECIMALS)
-            p.between({cells[key]: 1.0}, pub.n * a / 100, pub.n * b / 100)
+            if shape.apart:  # a share of the answers not counted apart
+                p.ratio([cells[key]], base_cells, a / 100, b / 100)
+            else:
+                p.between({cells[key]: 1.0}, pub.n * a / 100, pub.n * b / 100)
     if pub.mean is not None:
         vals = {cells[k]: v for k, v in shape.values}
         if shape.integer_values:
             p.t_interval({c: int(v) for c, v in vals.items()}, pub.mean_n, pub.mean,
-                         pub.lo, pub.hi, pub.decimals)
+                         pub.lo, pub.hi, pub.decimals, bounds=shape.bounds)
         else:  # only ever published without hidden cells: the mean as a rounded ratio
             p.total(vals, pub.mean_n)
             p.mean(vals, *audit.interval(pub.mean, pub.decimals))

@@ -125,7 +125,8 @@ def add_facts(problem: Problem, tag, pub: dict) -> dict[int, tuple]:
         problem.total([keys[a] for a in g], count)
     if n and pub["mean"] is not None:
         mean, lo, hi, digits = pub["mean"]
-        problem.t_interval({keys[a]: a for a in SCALE}, n, mean, lo, hi, digits)
+        problem.t_interval({keys[a]: a for a in SCALE}, n, mean, lo, hi, digits,
+                           bounds=stats.SCALE_BOUNDS)
     for name, (p, lo, hi, digits) in pub["shares"].items():
         problem.share([keys[a] for a in SHARES[name]], [keys[a] for a in SCALE], n, p, lo, hi,
                       digits)

@@ -78,7 +78,10 @@ def dists(q: SurveyQuestion, hist: dict, n: int, months: dict | None = None) -> 
         keys = [v for v, _ in q.scale] + ([NA] if q.setting("allow_na") else [])
         labels = tuple((v, f"{v} – {label}") for v, label in q.scale) + \
             (((NA, "Not applicable"),) if q.setting("allow_na") else ())
-        shape = Shape(tuple(keys), tuple((v, v) for v, _ in q.scale))
+        scale = [v for v, _ in q.scale]
+        shape = Shape(tuple(keys), tuple((v, v) for v in scale),
+                      bounds=(min(scale), max(scale)) if len(scale) > 1 else None,
+                      apart=(NA,) if q.setting("allow_na") else ())
         statements = [(None, "Answers")] if t == "likert" else [(o.id, o.label)
                                                                  for o in q.options]
         out = []
@@ -93,7 +96,7 @@ def dists(q: SurveyQuestion, hist: dict, n: int, months: dict | None = None) -> 
         values = {int(v): c for (_i, v), c in hist.items() if v is not None}
         keys = tuple(range(11))
         return [Dist("Answers", tuple((v, str(v)) for v in keys),
-                     Shape(keys, tuple((v, v) for v in keys), nps=True),
+                     Shape(keys, tuple((v, v) for v in keys), nps=True, bounds=(0, 10)),
                      tuple((v, values.get(v, 0)) for v in keys), n)]
     if t == "number":
         values: dict = {}

@@ -83,8 +83,9 @@ def gap_chart(dash: Dashboard) -> Chart:
     rows = sorted((r for r in dash.rows if r.est.show_gap and r.est.gap.mean is not None),
                   key=lambda r: r.est.gap.mean)
     title = f"Gap between performance and importance, {dash.round.name}"
-    desc = ("Mean of each member's performance rating minus their importance rating, with "
-            "95% paired t-intervals; the largest shortfalls come first. Bars to the left "
+    desc = ("Mean of each member's performance rating minus their importance rating, over "
+            "the members who answered both questions, with 95% paired intervals that stay "
+            "on the −4 to 4 scale; the largest shortfalls come first. Bars to the left "
             "(hatched) mean members rate performance below importance.")
     items = [charts.Interval(r.objective.code, r.est.gap.mean, r.est.gap.lo, r.est.gap.hi)
              for r in rows]

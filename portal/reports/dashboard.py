@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask import url_for
 
-from portal import numfmt, privacy, segments
+from portal import numfmt, privacy, segments, stats
 from portal.models import FeedbackRound, Objective
 from portal.reports import labels, queries
 from portal.reports.aggregates import ALL
@@ -64,7 +64,9 @@ OBJECTIVE_COLUMNS = [
            export_labels=("Mean performance", "Performance lower 95%",
                           "Performance upper 95%")),
     Column("perf_low", "Doing poorly (1–2)", export_labels=("Doing poorly 1-2 %",)),
-    Column("gap", "Gap (performance − importance)",
+    Column("perf_dont_know", "“Don't know” on performance (of raters)",
+           export_labels=("Don't know performance % of raters",)),
+    Column("gap", "Gap (performance − importance, members who answered both)",
            export_labels=("Gap", "Gap lower 95%", "Gap upper 95%")),
     Column("quadrant", "Priority class", numeric=False,
            export_labels=("Priority class", "Compared with")),
@@ -100,9 +102,23 @@ def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
         "perf_mean": mean_cell(e.perf_mean, perf, digits=e.digits("perf_mean")),
         "perf_low": share_cell(e.perf_low, perf, with_interval=False,
                                allowed=e.show_share("perf_low")),
+        "perf_dont_know": dont_know_cell(e, "performance"),
         "gap": mean_cell(e.gap, e.show_gap, signed=True, digits=e.digits("gap")),
         "quadrant": label_cell(quadrant, e, ref),
     }
+
+
+def dont_know_cell(e: SliceEstimate, measure: str) -> Cell:
+    """The share of raters who answered "Don't know": shown only when the disclosure
+    step published both its count and the number of raters, so it is their ratio and
+    tells nothing more (and only when neither it nor the rest is a small group)."""
+    dont_know = e.cells.get(measure, {}).get(0)
+    if not e.rows:
+        return empty_cell()
+    if not e.show_rows or dont_know is None:
+        return suppressed_cell(label=privacy.withheld_label()
+                               if privacy.is_reportable(e.rows) else None)
+    return share_cell(stats.wilson(dont_know, e.rows), True, with_interval=False)
 
 
 def build(rnd: FeedbackRound, source: str = "summary",

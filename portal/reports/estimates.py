@@ -134,7 +134,7 @@ def _published_mean(m: stats.Mean, d: disclosure.Decision) -> stats.Mean:
     if not d.interval or m.lo is None:
         return stats.Mean(m.n, mean, None, None, None)
     lo, hi = round(m.lo, d.digits), round(m.hi, d.digits)
-    sd = (hi - lo) / 2 * math.sqrt(m.n) / stats._t(stats.CONFIDENCE, m.n - 1)
+    sd = stats.sd_from_interval(m.n, mean, lo, hi, *stats.SCALE_BOUNDS)
     return stats.Mean(m.n, mean, sd, lo, hi)
 
 
@@ -156,9 +156,13 @@ def _gap_from_means(imp: stats.Mean, perf: stats.Mean, n: int) -> stats.Mean:
     mean = perf.mean - imp.mean
     if imp.lo is None or perf.lo is None:
         return stats.Mean(n, mean, None, None, None)
-    half = math.hypot((imp.hi - imp.lo) / 2, (perf.hi - perf.lo) / 2)
-    sd = half * math.sqrt(n) / stats._t(stats.CONFIDENCE, n - 1) if n > 1 else None
-    return stats.Mean(n, mean, sd, mean - half, mean + half)
+    # Each side's distance from its mean to each end, combined (the bounded-scale
+    # intervals are not symmetric), and the result kept on the -4..4 scale.
+    down = math.hypot(imp.hi - imp.mean, perf.mean - perf.lo)
+    up = math.hypot(imp.mean - imp.lo, perf.hi - perf.mean)
+    lo, hi = max(stats.GAP_BOUNDS[0], mean - down), min(stats.GAP_BOUNDS[1], mean + up)
+    sd = stats.sd_from_interval(n, mean, lo, hi, *stats.GAP_BOUNDS) if n > 1 else None
+    return stats.Mean(n, mean, sd, lo, hi)
 
 
 SEGMENT_MEASURES = ("importance", "performance")

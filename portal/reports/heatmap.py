@@ -243,7 +243,7 @@ def build(rnd: FeedbackRound, dimension: str, by: str | None = None,
             elif est.sd is None or r.sd is None:
                 cell.p = None
             else:
-                cell.p = stats.welch_difference(est, r).p
+                cell.p = stats.welch_difference(est, r, bounds=stats.SCALE_BOUNDS).p
             tests.append((cell, cell.p))
         rows.append((obj, total_val, cells))
 

@@ -77,11 +77,13 @@ def build(rnd: FeedbackRound, compare: FeedbackRound, source: str = "summary") -
                                              b.imp_high.n)
                  if a.show_share() and b.show_share() else _none())
         # A mean published without its interval carries no spread to test with.
-        perf = (stats.welch_difference(a.perf_mean, b.perf_mean)
+        perf = (stats.welch_difference(a.perf_mean, b.perf_mean, bounds=stats.SCALE_BOUNDS)
                 if a.show_performance and b.show_performance
                 and None not in (a.perf_mean.sd, b.perf_mean.sd) else _none())
-        gap = (stats.welch_difference(a.gap, b.gap) if a.show_gap and b.show_gap
-               and None not in (a.gap.sd, b.gap.sd) else _none())
+        gap = (stats.welch_difference(a.gap, b.gap, bounds=stats.GAP_BOUNDS,
+                                     steps=stats.GAP_STEPS)
+               if a.show_gap and b.show_gap and None not in (a.gap.sd, b.gap.sd)
+               else _none())
         rows.append((obj, Change(b, a, share, perf, gap)))
     for attr in ("share", "performance", "gap"):
         qs = stats.benjamini_hochberg([getattr(c, attr).p for _, c in rows])

@@ -328,14 +328,20 @@ def _write_summary(ws, p: Plan, bold) -> None:
                                 "95% CI", _ci(d, fmt)])
             r += 1
         if s.nps is not None and not s.nps_hidden:
-            ws.write_row(r, 0, ["Net promoter score", f"{s.nps.nps_score:+.0f}"])
+            ws.write_row(r, 0, ["Net promoter score", f"{s.nps.nps_score:+.0f}"]
+                         + ([] if s.nps.nps_lo is None else
+                            ["95% CI", f"{s.nps.nps_lo:+.0f} to {s.nps.nps_hi:+.0f}"]))
             r += 1
         for table in s.tables:
-            ws.write_row(r, 0, [table.caption, "Count", "%"], bold)
+            ws.write_row(r, 0, [table.caption, "Count", "%", "95% CI"], bold)
             r += 1
             for row in table.rows:
+                ci = "" if row.ci is None else f"{row.ci[0]:.1f} to {row.ci[1]:.1f}"
                 ws.write_row(r, 0, [row.label, privacy.display(row.count),
-                                    "" if row.pct is None else f"{row.pct:.1f}"])
+                                    "" if row.pct is None else f"{row.pct:.1f}", ci])
+                r += 1
+            for row in table.apart:  # outside the percentages' base
+                ws.write_row(r, 0, [row.label, privacy.display(row.count), "not in %"])
                 r += 1
         for note in s.notes:
             ws.write_row(r, 0, [note])

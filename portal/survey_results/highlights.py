@@ -42,6 +42,7 @@ class Share:
     label: str
     count: int
     pct: float
+    ci: tuple[float, float] | None = None   # Wilson 95% interval, in %, as published
 
 
 @dataclass
@@ -114,5 +115,5 @@ def _pd_needs_lists(survey: Survey) -> list[ShareList]:
         base = ("of those who ranked formats" if question.type == "ranking"
                 else "of those who answered")
         out.append(ShareList(heading, base, summary.n,
-                             [Share(r.label, r.count, r.pct) for r in rows[:top]]))
+                             [Share(r.label, r.count, r.pct, r.ci) for r in rows[:top]]))
     return out

@@ -86,7 +86,7 @@ def show(survey_id: int):
                 [charts.Bar(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%"))
                  for r in table.rows],
                 f"{s.question.code.upper()}: {table.caption}",
-                f"Bar chart of {s.question.prompt}: the percentage of respondents per answer. "
+                f"Bar chart of {s.question.prompt}: the percentage of {table.base} per answer. "
                 "The table beside it gives the same numbers.", privacy.suppressed_label())
     return _committed(render_template(
         "survey_results/show.html", survey=survey, form=form, where=where, total=total,
@@ -127,6 +127,7 @@ def crosstab(survey_id: int):
     survey = _survey(survey_id)
     form, where = _filters(survey, CrosstabForm)
     table = None
+    figures = None
     status = 200
     if where is None:
         status = 400
@@ -135,9 +136,11 @@ def crosstab(survey_id: int):
         table = summaries.crosstab_table(survey, question, form.dimension.data, where)
         if table is None:
             table = False
+        else:
+            figures = summaries.crosstab_figures(survey, question, where, *table)
     snapshot = queries.snapshot_of(survey, where) if where is not None else None
     return _committed(render_template(
-        "survey_results/crosstab.html", survey=survey, form=form, table=table,
+        "survey_results/crosstab.html", survey=survey, form=form, table=table, figures=figures,
         question=survey.question_by_code(form.question.data or ""),
         snapshot=snapshot)), status
 

@@ -27,6 +27,7 @@ class Row:
     count: int | None          # None = suppressed
     pct: float | None = None   # as published (rounded)
     extra: dict[str, Any] = field(default_factory=dict)
+    ci: tuple[float, float] | None = None   # Wilson 95% interval of pct, as published
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Table:
     caption: str
     rows: list[Row]
     base: str = "respondents"
+    # Answers counted apart (Likert "Not applicable"): shown with their count only,
+    # outside the percentages' base and the mean.
+    apart: list[Row] = field(default_factory=list)
+    pct_base: int | None = None        # what the percentages are of, when shown
 
 
 @dataclass
@@ -82,8 +87,15 @@ def _fill(s: QuestionSummary, qf: disclosure.QuestionFigures, hists) -> None:
     for d, pub in qf.figures:
         labels = dict(d.labels)
         if d.table:
-            rows = [Row(labels[key], pub.counts[key], pub.pct.get(key)) for key, _c in d.counts]
-            s.tables.append(Table(d.caption, rows))
+            apart = set(d.shape.apart)
+            rows = [Row(labels[key], pub.counts[key], pub.pct.get(key), ci=pub.pct_ci.get(key))
+                    for key, _c in d.counts]
+            s.tables.append(Table(
+                d.caption, [r for r, (key, _c) in zip(rows, d.counts, strict=True)
+                            if key not in apart],
+                base="answers on the scale" if apart else "respondents",
+                apart=[r for r, (key, _c) in zip(rows, d.counts, strict=True) if key in apart],
+                pct_base=pub.base))
         has_mean = bool(d.shape.values)
         if q.type == "likert_matrix":
             s.descriptions.append((d.caption, pub if pub.mean is not None else None))
@@ -96,11 +108,25 @@ def _fill(s: QuestionSummary, qf: disclosure.QuestionFigures, hists) -> None:
                 groups = (("promoters", "Promoters (9–10)"), ("passives", "Passives (7–8)"),
                           ("detractors", "Detractors (0–6)"))
                 s.tables.append(Table("Net promoter groups", [
-                    Row(label, pub.nps_counts[g], pub.nps_pct.get(g)) for g, label in groups]))
+                    Row(label, pub.nps_counts[g], pub.nps_pct.get(g),
+                        ci=_group_ci(pub, g)) for g, label in groups]))
         notes += [n for n in pub.notes if n not in notes]
     if q.type == "ranking" and s.tables:
         _ranking_extras(s.tables[0], q, hists.get(q.id, {}), qf.raw_n)
     s.notes = notes
+
+
+def _group_ci(pub: Published, group: str) -> tuple[float, float] | None:
+    """Wilson interval of a net promoter group's share, only when every group is shown
+    (the counts then give it anyway)."""
+    counts = pub.nps_counts or {}
+    if any(v is None for v in counts.values()) or pub.nps_pct.get(group) is None:
+        return None
+    n = pub.n  # the base nps_pct uses
+    if not n or not 0 <= counts[group] <= n:
+        return None
+    w = stats.wilson(counts[group], n)
+    return round(100 * w.lo, 1), round(100 * w.hi, 1)
 
 
 def _ranking_extras(table: Table, q: SurveyQuestion, hist: dict, n: int) -> None:
@@ -110,8 +136,21 @@ def _ranking_extras(table: Table, q: SurveyQuestion, hist: dict, n: int) -> None
         # With few ranks the mean rank gives the hidden "ranked first" count away
         # (top 2: first = times x (2 - mean)): hide it with the count.
         shown = row.count is not None and privacy.is_reportable(rs.times_ranked)
+        # Borda points are times x (top_n + 1) - times x mean rank, over n: no more
+        # than the mean rank and times ranked tell, so shown under the same rule.
+        top_n = int(q.setting("top_n") or max(ranks, default=1))
+        borda = stats.borda_points(ranks, n, top_n)
+        # Share ranking it at all (in the top N): times ranked over respondents, both
+        # published, with its Wilson interval, unless either side is a small group.
+        top = (stats.wilson(rs.times_ranked, n)
+               if n and privacy.is_reportable_split(rs.times_ranked, n) else None)
         row.extra = {"times_ranked": privacy.suppress_total(rs.times_ranked),
-                     "mean_rank": round(rs.mean_rank, 2) if shown else None}
+                     "mean_rank": round(rs.mean_rank, 2) if shown else None,
+                     "borda": round(borda, 2) if shown and borda is not None else None,
+                     "top_pct": None if top is None else round(100 * top.p, 1),
+                     "top_ci": None if top is None else (round(100 * top.lo, 1),
+                                                         round(100 * top.hi, 1)),
+                     "top_n": top_n}
 
 
 def crosstab_table(survey: Survey, question: SurveyQuestion, dimension: str, where: Slice
@@ -168,3 +207,38 @@ def crosstab_table(survey: Survey, question: SurveyQuestion, dimension: str, whe
     rows = [(o.label, [None if ("x", key[c], o.id) in hidden else values[("x", key[c], o.id)]
                        for c in codes]) for o in question.options]
     return columns, rows
+
+
+@dataclass
+class CrosstabFigures:
+    """Column percentages (None where the cell or its column total is hidden) and the
+    test of independence, run only when every cell and column total is shown."""
+
+    col_pct: list[list[float | None]]
+    test: stats.IndependenceTest | None
+    no_test_reason: str | None
+
+
+def crosstab_figures(survey: Survey, question: SurveyQuestion, where: Slice,
+                     columns: list[tuple[str | None, str, int | None]],
+                     rows: list[tuple[str, list[int | None]]]) -> CrosstabFigures:
+    """Figures derived from a published cross-tab (`crosstab_table`) and the results
+    page of the same selection only: each is a function of shown counts, so it tells
+    nothing they do not. An answer the page shows nobody gave is left out of the test
+    (its crossed cells are hidden only because an empty cell looks like a small one)."""
+    totals = [n for _c, _l, n in columns]
+    col_pct = [[None if c is None or not totals[j] else round(100 * c / totals[j], 1)
+                for j, c in enumerate(cells)] for _label, cells in rows]
+    if question.type != "single_choice":
+        return CrosstabFigures(col_pct, None, "No test: a respondent may give more than one "
+                               "answer, so the columns are not separate groups of answers.")
+    figures = disclosure.decide_slice(survey, where)
+    qf = next((f for f in figures.questions if f.question.id == question.id), None)
+    page = dict(qf.figures[0][1].counts) if qf and qf.n and qf.figures else {}
+    kept = [cells for o, (_l, cells) in zip(question.options, rows, strict=True)
+            if page.get(o.id) != 0]
+    if any(n is None for n in totals) or any(c is None for cells in kept for c in cells):
+        return CrosstabFigures(col_pct, None, "No test: it would need the hidden cells.")
+    test = stats.independence_test(kept)
+    return CrosstabFigures(col_pct, test, None if test else
+                           "No test: fewer than two answers or groups have any respondents.")

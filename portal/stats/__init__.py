@@ -12,6 +12,9 @@ Conventions:
 - A figure that cannot be estimated (no data, or too little for an interval)
   is None, never NaN and never a division by zero.
 - Differences are "first minus second" (`a - b`).
+- Means of answers on a bounded scale (ratings, gaps, survey scales) get the
+  scale-respecting interval of `portal.stats.bounded`; means of open numbers keep
+  the t-interval. No test of two groups without spread reports p = 0.
 """
 
 from __future__ import annotations
@@ -19,27 +22,28 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from scipy import special as _special
 
+from portal.stats._quantiles import CONFIDENCE, _t, _z
+from portal.stats.bounded import scale_interval, sd_from_interval
+from portal.stats.crosstab import IndependenceTest, independence_test
+from portal.stats.survey import NpsInterval, nps_interval
+
 SCALE = (1, 2, 3, 4, 5)
-CONFIDENCE = 0.95
+SCALE_BOUNDS = (1, 5)
+# Performance minus importance of one member, both on 1..5.
+GAP_BOUNDS = (-4, 4)
+# The bounded method's spread floor for a gap: that of one rating's model (4 trials)
+# spread over the gap's 8 points, i.e. 1/16 of the largest possible variance. The
+# 8-trial floor would exceed the spread typical paired differences have (their two
+# ratings are positively correlated) and widen ordinary gap intervals; this one still
+# gives a gap of 0 from 24 members answering alike about -0.4 to 0.4.
+GAP_STEPS = 16
 
-
-# scipy.special's ufuncs are the same functions scipy.stats uses underneath,
-# without the per-call overhead of the distribution objects (pages call them
-# thousands of times).
-
-
-@lru_cache(maxsize=64)
-def _z(confidence: float) -> float:
-    return float(_special.ndtri(0.5 + confidence / 2))
-
-
-@lru_cache(maxsize=4096)
-def _t(confidence: float, df: float) -> float:
-    return float(_special.stdtrit(df, 0.5 + confidence / 2))
+__all__ = ["CONFIDENCE", "GAP_BOUNDS", "GAP_STEPS", "SCALE", "SCALE_BOUNDS", "IndependenceTest",
+           "NpsInterval", "_t", "_z", "independence_test", "nps_interval", "scale_interval",
+           "sd_from_interval"]
 
 
 # ---------------------------------------------------------------------------
@@ -103,7 +107,8 @@ def share_low(hist: Mapping[int | None, int]) -> Proportion:
 
 @dataclass(frozen=True)
 class Mean:
-    """A mean with its sample standard deviation and a t-interval.
+    """A mean with its sample standard deviation and an interval (a t-interval, or the
+    bounded-scale interval of `portal.stats.bounded` when the scale is known).
 
     mean is None without data; sd, lo and hi are None with a single value.
     """
@@ -126,16 +131,27 @@ class Description(Mean):
     median: float | None = None
 
 
-def _with_t_interval(n: int, mean: float, var: float, confidence: float) -> tuple[float, ...]:
-    """(sd, lo, hi) of the t-interval of a mean of n >= 2 values with sample variance var."""
+Bounds = tuple[float, float]
+
+
+def _with_interval(n: int, mean: float, var: float, confidence: float,
+                   bounds: Bounds | None = None, steps: float | None = None
+                   ) -> tuple[float, ...]:
+    """(sd, lo, hi) of a mean of n >= 2 values with sample variance var: the t-interval,
+    or on a bounded scale the interval of `portal.stats.bounded`."""
     sd = math.sqrt(max(var, 0.0))
+    if bounds is not None:
+        lo, hi = scale_interval(n, mean, var, bounds[0], bounds[1], confidence, steps)
+        return sd, lo, hi
     half = _t(confidence, n - 1) * sd / math.sqrt(n)
     return sd, mean - half, mean + half
 
 
 def mean_from_sums(n: int, total: float, total_sq: float,
-                   confidence: float = CONFIDENCE) -> Mean:
-    """Mean and t-interval from the count, the sum and the sum of squares."""
+                   confidence: float = CONFIDENCE, bounds: Bounds | None = None,
+                   steps: float | None = None) -> Mean:
+    """Mean and interval from the count, the sum and the sum of squares (the
+    t-interval, or the bounded-scale interval when `bounds` is given)."""
     if n < 0:
         raise ValueError("n must not be negative")
     if n == 0:
@@ -148,12 +164,15 @@ def mean_from_sums(n: int, total: float, total_sq: float,
         var = (n * total_sq - total * total) / (n * (n - 1))
     else:
         var = (total_sq - total * total / n) / (n - 1)
-    return Mean(n, mean, *_with_t_interval(n, mean, var, confidence))
+    return Mean(n, mean, *_with_interval(n, mean, var, confidence, bounds, steps))
 
 
-def describe(hist: Mapping[float | None, int], confidence: float = CONFIDENCE) -> Description:
-    """n, mean, sample standard deviation, t-interval of the mean and median of any
+def describe(hist: Mapping[float | None, int], confidence: float = CONFIDENCE,
+             bounds: Bounds | None = None) -> Description:
+    """n, mean, sample standard deviation, interval of the mean and median of any
     numeric values, from {value: count}. None values and zero counts are ignored.
+    With `bounds` (the scale's ends) the interval respects the scale
+    (`portal.stats.bounded`); without, it is the t-interval.
 
     The variance is taken in two passes over the distinct values, so decimals far
     from zero lose no precision to cancellation.
@@ -167,7 +186,7 @@ def describe(hist: Mapping[float | None, int], confidence: float = CONFIDENCE) -
     if n == 1:
         return Description(1, mean, None, None, None, median)
     var = sum(c * (v - mean) ** 2 for v, c in items) / (n - 1)
-    return Description(n, mean, *_with_t_interval(n, mean, var, confidence), median)
+    return Description(n, mean, *_with_interval(n, mean, var, confidence, bounds), median)
 
 
 def _median(items: list[tuple[float, int]], n: int) -> float:
@@ -186,16 +205,17 @@ def _median(items: list[tuple[float, int]], n: int) -> float:
 
 def mean_from_histogram(hist: Mapping[int | None, int],
                         confidence: float = CONFIDENCE) -> Description:
-    """Mean (and median) of the values 1..5 weighted by their counts; 0 ("Don't know")
-    and None are ignored."""
-    return describe(scale_histogram(hist), confidence)
+    """Mean (and median) of the values 1..5 weighted by their counts, with the
+    bounded-scale interval; 0 ("Don't know") and None are ignored."""
+    return describe(scale_histogram(hist), confidence, SCALE_BOUNDS)
 
 
 def paired_difference(n: int, sum_d: int | float, sum_d2: int | float,
                       confidence: float = CONFIDENCE) -> Mean:
-    """Mean of within-person differences (e.g. performance minus importance) with a
-    paired t-interval, from COUNT, SUM(d) and SUM(d*d) over people who gave both."""
-    return mean_from_sums(n, sum_d, sum_d2, confidence)
+    """Mean of within-person differences (performance minus importance, -4..4) over
+    the members who answered both questions, from COUNT, SUM(d) and SUM(d*d), with the
+    bounded-scale interval on -4..4 (a paired interval: each member is one value)."""
+    return mean_from_sums(n, sum_d, sum_d2, confidence, GAP_BOUNDS, GAP_STEPS)
 
 
 # ---------------------------------------------------------------------------
@@ -268,25 +288,49 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int,
     return Difference(d, max(-1.0, lo), min(1.0, hi), z, p)
 
 
-def welch_difference(a: Mean, b: Mean, confidence: float = CONFIDENCE) -> Difference:
+def welch_difference(a: Mean, b: Mean, confidence: float = CONFIDENCE,
+                     bounds: Bounds | None = None, steps: float | None = None
+                     ) -> Difference:
     """a.mean - b.mean with Welch's t-interval and test (unequal variances).
 
-    Needs at least two values in each group. When neither group varies the
-    difference is exact: the interval collapses onto it and p is 1 when the
-    means agree and 0 when they do not.
+    Needs at least two values in each group. Two samples without spread do not
+    prove that the people they stand for agree among themselves, so no test ever
+    reports p = 0 from zero variances:
+    - with `bounds` (the scale's ends) each group's variance is taken as at least
+      the spread the bounded-scale method assumes at the pooled mean (the
+      quasi-binomial floor of `portal.stats.bounded`), as the null hypothesis has
+      both groups share that mean; ten 5s against ten 5s give p = 1, ten 5s against
+      ten 4s a small p that is not 0;
+    - without bounds, two groups without spread are untestable (p None) unless
+      their means agree (p = 1).
+    The interval is clipped to the widest difference the scale allows.
     """
     if a.mean is None or b.mean is None or a.n < 2 or b.n < 2:
         return Difference(None, None, None, None, None)
     d = a.mean - b.mean
-    va, vb = (a.variance or 0.0) / a.n, (b.variance or 0.0) / b.n
+    var_a, var_b = (a.variance or 0.0), (b.variance or 0.0)
+    if bounds is not None:
+        low, high = bounds
+        pooled = (a.n * a.mean + b.n * b.mean) / (a.n + b.n)
+        p = min(1.0, max(0.0, (pooled - low) / (high - low)))
+        # width^2 * p(1-p) / steps, steps = width unless given (GAP_STEPS)
+        floor = (high - low) ** 2 * p * (1 - p) / (steps or (high - low))
+        var_a, var_b = max(var_a, floor), max(var_b, floor)
+    va, vb = var_a / a.n, var_b / b.n
     se2 = va + vb
     if se2 <= 0:
-        return Difference(d, d, d, None, 1.0 if d == 0 else 0.0)
+        if d == 0:
+            return Difference(d, d, d, None, 1.0)
+        return Difference(d, None, None, None, None)
     se = math.sqrt(se2)
     df = se2 * se2 / ((va * va) / (a.n - 1) + (vb * vb) / (b.n - 1))
     t = d / se
     half = _t(confidence, df) * se
-    return Difference(d, d - half, d + half, t, float(2 * _special.stdtr(df, -abs(t))))
+    lo, hi = d - half, d + half
+    if bounds is not None:
+        span = bounds[1] - bounds[0]
+        lo, hi = max(-span, lo), min(span, hi)
+    return Difference(d, lo, hi, t, float(2 * _special.stdtr(df, -abs(t))))
 
 
 def benjamini_hochberg(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -390,3 +434,15 @@ def rank_summary(rank_histogram: Mapping[int, int], respondents: int) -> RankSum
     mean = (sum(r * c for r, c in rank_histogram.items()) / times) if times else None
     share = first / respondents if respondents else None
     return RankSummary(times, mean, first, share)
+
+
+def borda_points(rank_histogram: Mapping[int, int], respondents: int, top_n: int
+                 ) -> float | None:
+    """Average Borda points per respondent for one option: rank r of a top-`top_n`
+    ranking earns top_n + 1 - r points, not ranking it earns 0. Unlike the mean rank
+    among those who ranked it, it counts how often and how high an option was ranked,
+    so it orders options as top-k shares do. None without respondents."""
+    if respondents <= 0:
+        return None
+    points = sum(max(0, top_n + 1 - r) * c for r, c in rank_histogram.items())
+    return points / respondents
