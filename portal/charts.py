@@ -71,8 +71,19 @@ def _scale(lo: float, hi: float, a: float, b: float):
     return lambda v: a + (v - lo) / span * (b - a)
 
 
-def _empty(title: str, desc: str) -> Markup:
-    return _svg(480, 60, title, desc, [_text(10, 35, "No figures to show.", fill=MUTED)])
+def _empty(title: str, desc: str, reason: str = "") -> Markup:
+    """No chart is drawn empty: one sentence says why there is nothing to draw."""
+    reason = reason or "There are no figures to draw yet; the table gives what there is."
+    return Markup('<p class="chart-empty">{}</p>').format(reason)
+
+
+def _not_drawn_note(labels: Sequence[str], why: str) -> Markup:
+    """One sentence under a chart for every row left out of it, instead of a line in
+    each row."""
+    if not labels:
+        return Markup("")
+    return Markup('<p class="chart-note">Not drawn, {}: {}. The table below gives what '
+                  "can be shown.</p>").format(why, ", ".join(labels))
 
 
 def dot_whisker(items: Sequence[Interval], title: str, desc: str, lo: float = 0.0,
@@ -236,8 +247,16 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
     right, 3 straddling it. A row with a suppressed answer is not drawn, and says so."""
     rows = [r for r in rows if any(v is None or v > 0 for v in r.counts.values())
             or (r.groups and any(r.groups.values()))]
+    # A bar from the visible answers alone would mislead, so a row with a hidden answer
+    # (or only coarse groups) is left out, and one sentence under the chart names it.
+    skipped = [r.label for r in rows if not _drawable(r)]
+    rows = [r for r in rows if _drawable(r)]
+    why = ("to protect small groups (some answers come from fewer members than the "
+           "privacy threshold)")
     if not rows:
-        return _empty(title, desc)
+        return _empty(title, desc, "No bar can be drawn: every row has answers from fewer "
+                      "members than the privacy threshold. The table below gives what can "
+                      "be shown." if skipped else "")
     left, right, top, row, width = 220, 24, 44, 34, 760
     height = top + row * len(rows) + 60
     x = _scale(-1, 1, left, width - right)
@@ -259,11 +278,6 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
         if r.groups is not None:
             body.extend(_grouped_bar(r.groups, x, y, row))
             continue
-        if any(r.counts.get(s) is None for s in (1, 2, 3, 4, 5)):
-            # A bar from the visible answers alone would mislead; say why it is missing.
-            body.append(_text(x(-1), y + row / 2 + 4, "Not drawn: some answers come from "
-                              "fewer members than the privacy threshold.", "start", 11, MUTED))
-            continue
         visible = {s: (r.counts.get(s) or 0) for s in (1, 2, 3, 4, 5)}
         total = sum(visible.values())
         share = {s: visible[s] / total for s in visible}
@@ -282,7 +296,13 @@ def diverging(rows: Sequence[Distribution], title: str, desc: str,
             pos += w
     body.append(_text(x(-0.5), height - 20, "◀ rated low (1–2)", "middle", 11, MUTED))
     body.append(_text(x(0.5), height - 20, "rated high (4–5) ▶", "middle", 11, MUTED))
-    return _svg(width, height, title, desc, body)
+    return _svg(width, height, title, desc, body) + _not_drawn_note(skipped, why)
+
+
+def _drawable(r: Distribution) -> bool:
+    if r.groups is not None:
+        return set(r.groups) == set(GROUPS_DRAWN)
+    return all(r.counts.get(s) is not None for s in (1, 2, 3, 4, 5))
 
 
 GROUPS_DRAWN = ((1, 2), (3,), (4, 5))
@@ -291,9 +311,6 @@ GROUPS_DRAWN = ((1, 2), (3,), (4, 5))
 def _grouped_bar(groups: dict[tuple[int, ...], int], x, y: float, row: float) -> list[str]:
     """One diverging bar from the counts of 1–2, 3 and 4–5; coarser groups cannot be
     placed around the midpoint, and say so."""
-    if set(groups) != set(GROUPS_DRAWN):
-        return [_text(x(-1), y + row / 2 + 4, "Not drawn: only coarse groups of answers "
-                      "are shown, to protect a small group.", "start", 11, MUTED)]
     total = sum(groups.values())
     share = {g: groups[g] / total for g in GROUPS_DRAWN} if total else {}
     if not share:
