@@ -111,6 +111,13 @@ def app(_schema, app_config):
         db.session.remove()
         _wipe()
         db.engine.dispose()
+        if os.environ.get("TEST_GC_EACH"):
+            # Hunting a leaked connection: collect now, so a ResourceWarning names the
+            # test that left a connection open instead of whichever test the garbage
+            # collector next runs in (TEST_GC_EACH=1; slower, so not the default).
+            import gc
+
+            gc.collect()
 
 
 # Values Flask extensions cache in `g` for the length of one request.

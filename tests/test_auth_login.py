@@ -146,6 +146,7 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 

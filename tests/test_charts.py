@@ -23,7 +23,7 @@ def test_a_row_with_a_hidden_answer_is_left_out_and_named_once_under_the_chart()
 def test_nothing_to_draw_is_one_sentence_not_an_empty_chart():
     hidden = str(charts.diverging([Distribution("Retired", {**FULL, 2: None})], "t", "d", {}))
     assert "<svg" not in hidden and "No bar can be drawn" in hidden
-    empty = str(charts.diverging([Distribution("Nobody", {s: 0 for s in FULL})], "t", "d", {}))
+    empty = str(charts.diverging([Distribution("Nobody", dict.fromkeys(FULL, 0))], "t", "d", {}))
     assert "<svg" not in empty and "no figures to draw yet" in empty
     assert "<svg" not in str(charts.dot_whisker([], "t", "d"))
 

@@ -27,15 +27,20 @@ def _tables(engine) -> set[str]:
 def _round_trip(url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(revision="heads")
-        assert _diff(db.engine) == []
-        model_tables = {t.name for t in db.metadata.sorted_tables}
-        assert _tables(db.engine) == model_tables
-        downgrade(revision="base")
-        assert _tables(db.engine) == set()
-        upgrade(revision="heads")
-        assert _diff(db.engine) == []
-        db.engine.dispose()
+        try:
+            upgrade(revision="heads")
+            assert _diff(db.engine) == []
+            model_tables = {t.name for t in db.metadata.sorted_tables}
+            assert _tables(db.engine) == model_tables
+            downgrade(revision="base")
+            assert _tables(db.engine) == set()
+            upgrade(revision="heads")
+            assert _diff(db.engine) == []
+        finally:
+            # Also when a check fails: connections left open here would surface as a
+            # ResourceWarning in some later test.
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_migrations_match_models_on_sqlite(tmp_path):
