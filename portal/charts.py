@@ -388,9 +388,13 @@ class Bar:
 def bars(rows: Sequence[Bar], title: str, desc: str, suppressed_text: str) -> Markup:
     """Horizontal percentage bars (0..100), one per row, value text at the bar's end.
 
-    A suppressed row draws no bar and reads `suppressed_text` ("fewer than 10")."""
+    A suppressed row draws no bar and reads `suppressed_text` ("fewer than 10"); when
+    every row is suppressed there is no chart, only a sentence."""
     if not rows:
         return _empty(title, desc)
+    if all(r.value is None for r in rows):
+        return _empty(title, desc, "No bar can be drawn: every figure here is hidden to "
+                      "protect small groups. The table below gives what can be shown.")
     label_w, bar_w, row_h, pad = 230, 300, 28, 8
     height = pad * 2 + row_h * len(rows)
     width = label_w + bar_w + 110

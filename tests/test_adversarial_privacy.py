@@ -15,6 +15,7 @@ import pytest
 from flask import g
 
 from tests import factories
+from tests.pagetext import inline_table_notes
 
 LONE_TEXT = "LONESECRET the south branch needs a bookmobile"
 
@@ -55,7 +56,7 @@ def leader_client(client, login, leader, data):
 
 
 def _text(resp) -> str:
-    html = resp.get_data(as_text=True)
+    html = inline_table_notes(resp.get_data(as_text=True))
     html = html[html.find("<main"):]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from markupsafe import Markup
 
 from portal import charts, privacy, stats
 from portal.disclosure import surveys as disclosure
@@ -81,18 +82,60 @@ def show(survey_id: int):
             "generalised": queries.generalised_count(survey) if survey.anonymous else 0}
     chart_map = {}
     for s in items:
-        for table in s.tables[:1]:
-            chart_map[s.question.id] = charts.bars(
-                [charts.Bar(r.label, r.pct, privacy.display(r.pct, fmt="{:.0f}%"))
-                 for r in table.rows],
-                f"{s.question.code.upper()}: {table.caption}",
-                f"Bar chart of {s.question.prompt}: the percentage of {table.base} per answer. "
-                "The table beside it gives the same numbers.", privacy.suppressed_label())
+        scale = _scale_chart(s)
+        if scale is not None:
+            chart_map[s.question.id] = scale
+            continue
+        # A matrix gets one chart per statement; other questions chart their first table
+        # (the net promoter groups' table of a 0-10 question has its own figures).
+        tables = s.tables if s.question.type == "likert_matrix" else s.tables[:1]
+        if len(tables) > 1:
+            # One sentence for the statements that cannot be drawn, not one each.
+            drawn = [t for t in tables if any(r.pct is not None for r in t.rows)]
+            left_out = [t.caption for t in tables if t not in drawn]
+            chart_map[s.question.id] = Markup("").join(_bars(s, t) for t in drawn) + (
+                Markup('<p class="chart-note">Not drawn, every figure hidden to protect '
+                       "small groups: {}.</p>").format("; ".join(left_out))
+                if left_out else Markup(""))
+        elif tables:
+            chart_map[s.question.id] = _bars(s, tables[0])
     return _committed(render_template(
         "survey_results/show.html", survey=survey, form=form, where=where, total=total,
         shown_total=None if refused else privacy.suppress_total(total), items=items,
         refused=refused, refused_reason=disclosure.REFUSED, rate=rate, charts=chart_map,
         audience=audience_label(survey), snapshot=queries.snapshot_of(survey, where)))
+
+
+def _bars(s, table):
+    return charts.bars(
+        [charts.Bar(r.label, r.pct, _survey_cell(r.pct, "{:.0f}%")) for r in table.rows],
+        f"{s.question.code.upper()}: {table.caption}",
+        f"Bar chart of {s.question.prompt}: the percentage of {table.base} per answer. "
+        "The table beside it gives the same numbers.", "hidden")
+
+
+def _scale_chart(s):
+    """A five-point Likert question, or a Likert matrix, as diverging bars: one bar per
+    statement, from the published counts ("Not applicable" left out, as from the
+    percentages). None for other questions, which keep the bar chart."""
+    q = s.question
+    if q.type not in ("likert", "likert_matrix") or not s.tables:
+        return None
+    tables = s.tables if q.type == "likert_matrix" else s.tables[:1]
+    if any(len(t.rows) != 5 for t in tables):
+        return None
+    rows = [charts.Distribution(t.caption if q.type == "likert_matrix" else "Respondents",
+                                {i + 1: r.count for i, r in enumerate(t.rows)})
+            for t in tables]
+    if not any(all(r.count is not None for r in t.rows) for t in tables):
+        return None  # no statement can be drawn whole: the bar charts show what is shown
+    first = tables[0].rows
+    return charts.diverging(
+        rows, f"{q.code.upper()}: {q.prompt}",
+        f"Diverging bars of {q.prompt}: for each statement, the share of answers on the "
+        "scale from the lowest (left) to the highest (right), centred on the middle "
+        "answer. The table gives the same numbers.",
+        {1: first[0].label, 3: first[2].label, 5: first[4].label})
 
 
 def _committed(page):
@@ -191,6 +234,13 @@ def export_definition(survey_id: int):
     return Response(definition.dumps(definition.export(survey)), mimetype="application/json",
                     headers={"Content-Disposition":
                              f'attachment; filename="survey-{survey.id}-definition.json"'})
+
+
+@bp.app_template_filter("survey_cell")
+def _survey_cell(value, fmt: str = "{}") -> str:
+    """A table cell: the figure, or "hidden". A cell can be hidden because it is small or
+    because it would give a small one away, so it never claims to be small."""
+    return "hidden" if value is None else fmt.format(value)
 
 
 @bp.app_template_filter("survey_figure")
