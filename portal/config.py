@@ -278,7 +278,9 @@ def jobs_sqlite_path(database_url: str, instance: Path) -> str:
 
 
 def engine_options(url: str) -> dict:
-    """Engine options per backend: pre-ping everywhere, a busy timeout on SQLite."""
+    """Engine options per backend: a busy timeout on SQLite; on a server, recycled
+    connections and no pre-ping round trip on every request (portal.database refuses
+    connections the server closed and retries the first query on a dead one)."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    return {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import select
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
 
 from portal.extensions import db, migrate
+
+log = logging.getLogger("portal.database")
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -39,6 +46,55 @@ def init_app(app: Flask) -> None:
             url = engine.url
             if url.database and url.database != ":memory:":
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        elif engine.dialect.name == "postgresql":
+            sa.event.listen(engine, "checkout", _refuse_connection_closed_by_server)
+
+
+# A dead pooled connection, without a round trip per request ------------------------
+# pool_pre_ping would send a query to the server on every checkout, i.e. on every
+# request: a round trip that buys nothing while the server is up. Instead:
+# - a connection whose server end has spoken while it sat idle in the pool (a
+#   restarting or terminating server sends its notice and closes the socket) is
+#   refused at checkout, so the pool opens a new one in its place (one poll() call);
+# - connections older than pool_recycle are replaced (idle drops on the way);
+# - the first query of a signed-in request (the user load) is retried once when its
+#   connection turns out to be dead all the same (the server went away between the
+#   checkout and the query); SQLAlchemy then also drops every older pooled connection.
+# Any other query on a dead connection answers 503, as a database outage does.
+
+def _closed_by_server(dbapi_connection) -> bool:
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        fd = dbapi_connection.fileno()
+    except Exception:  # noqa: BLE001 - a connection without a socket is no good either
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    # An idle connection has nothing to read: anything there is the server's goodbye
+    # (a termination notice, or the end of the stream).
+    return bool(poller.poll(0))
+
+
+def _refuse_connection_closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    if _closed_by_server(dbapi_connection):
+        log.warning("pooled database connection was closed by the server; reconnecting")
+        raise sa.exc.DisconnectionError("connection closed by the server")
+
+
+def retry_once_on_disconnect(work: Callable[[], T]) -> T:
+    """Run `work()`, the first database work of a transaction; if it failed because
+    its connection was dead (the server restarted since the connection was checked
+    out), roll back and run it once more on a new connection. There is nothing to
+    lose: the failed statement was the transaction's first."""
+    try:
+        return work()
+    except sa.exc.DBAPIError as err:
+        if not err.connection_invalidated:
+            raise
+        log.warning("database connection lost; retrying on a new one")
+        db.session.rollback()
+        return work()
 
 
 def lock_for_write(conn: sa.Connection, table: sa.Table, row_id: int, *columns: sa.Column,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
+from portal import database
 from portal.extensions import csrf, db, limiter, login_manager
 
 log = logging.getLogger("portal.security")
@@ -21,6 +26,15 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS_HEADER = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_malformed_input)
     csrf.init_app(app)
     limiter.init_app(app)
+    _check_app_wide_limits_only_when_declared(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -46,22 +61,37 @@ def init_app(app: Flask) -> None:
     app.before_request(_enforce_session_limits)
     app.before_request(_enforce_access)
 
+    app.session_interface = SessionInterface()
+    headers = [(name.lower(), name, value) for name, value in
+               SECURITY_HEADERS + (HSTS_HEADER if app.config.get("HSTS") else ())]
+
     @app.after_request
     def _security_headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config.get("HSTS"):
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Only the headers the view did not set itself (as setdefault would), found in
+        # one pass over the response's headers instead of one pass per header.
+        present = {name.lower() for name, _ in h.items()}
+        h.extend([(name, value) for lower, name, value in headers if lower not in present])
         # From the session, not current_user: after the view the user object may be
         # expired and reloading it needs a database that can have gone away meanwhile.
         if session.get("_user_id") and request.endpoint != "static":
             h["Cache-Control"] = "no-store"
         return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its signing serializer made once per set of
+    keys instead of on every request (making one serialises a probe value and derives
+    its signers). Rotating SECRET_KEY or SECRET_KEY_FALLBACKS makes a new one."""
+
+    _serializer: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
 
 class IntegerConverter(WerkzeugIntegerConverter):
@@ -87,16 +117,48 @@ def _refuse_malformed_input():
     return None
 
 
-@login_manager.user_loader
-def _load_user(user_id: str):
+def _check_app_wide_limits_only_when_declared(app: Flask) -> None:
+    """Flask-Limiter checks every request before the view for application, default
+    and blueprint limits. The portal declares none: its limits sit on the views that
+    need them (`auth.limits.auth_limits`), and those views check their own limits
+    when they run. So the before-request pass resolves nothing on every request,
+    at a cost close to a tenth of a signed-in page. It now runs only while such a
+    limit exists (an operator's RATELIMIT_DEFAULT or RATELIMIT_APPLICATION, a limit
+    on a blueprint), decided per request because blueprints register after this."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    manager = limiter.limit_manager
+
+    def _check_app_wide_limits():
+        if (manager._application_limits or manager._default_limits
+                or manager._blueprint_limits or limiter._meta_limits):
+            return check()
+        return None
+
+    if check in hooks:  # not there when RATELIMIT_ENABLED is off
+        hooks[hooks.index(check)] = _check_app_wide_limits
+
+
+@functools.cache
+def _user_statement() -> sa.Select:
+    """Built once: making and cache-keying a new statement for each request (what
+    Session.get does) costs more than running it."""
     from portal.models import User
 
+    return sa.select(User).where(User.id == sa.bindparam("uid"))
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
     try:
         raw_id, raw_version = user_id.split(".", 1)
         uid, version = int(raw_id), int(raw_version)
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, uid)
+    # The first database work of every signed-in request: a connection the server
+    # dropped (a restart) surfaces here and is retried once on a fresh one.
+    user = database.retry_once_on_disconnect(
+        lambda: db.session.execute(_user_statement(), {"uid": uid}).scalar_one_or_none())
     if user is None or user.session_version != version or not user.active:
         return None
     return user
@@ -191,6 +253,13 @@ def _session_expired(now: int) -> bool:
     return now - started > cfg["SESSION_ABSOLUTE_HOURS"] * 3600
 
 
+# The last-seen stamp moves in steps of a minute: a click within a minute of the
+# last stamp leaves the session as it is, so the cookie is neither re-signed nor
+# sent again. The idle limit is counted from the stamp, so a session can end up to
+# a minute before SESSION_IDLE_MINUTES of true inactivity, never after.
+SEEN_AT_STEP = 60
+
+
 def _enforce_session_limits():
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
@@ -207,7 +276,7 @@ def _enforce_session_limits():
         flash("You were signed out after a period of inactivity. Please sign in again.",
               "info")
         return None
-    if now - session["seen_at"] >= 30:  # spare a new cookie on every click
+    if now - session["seen_at"] >= SEEN_AT_STEP:
         session["seen_at"] = now
     return None
 

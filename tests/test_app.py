@@ -64,7 +64,10 @@ def test_database_url_forms_are_normalised(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1:5432/x")
     app = create_app("development")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1:5432/x"
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    # Dead connections are replaced without a pre-ping round trip on every request
+    # (tests/test_database_reconnect.py proves it against a real server).
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert not options.get("pool_pre_ping") and options["pool_recycle"] > 0
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(app):

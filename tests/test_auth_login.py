@@ -230,3 +230,17 @@ def test_a_password_reset_lets_the_throttled_client_in(app, client, member):
     path = link_path(mail_outbox()[-1], "/auth/reset/")
     assert client.post_form(path, {"password": "a brand new passphrase"}).status_code == 302
     assert _login(client, member.email, "a brand new passphrase").status_code == 302
+
+
+def test_a_new_secret_key_ends_sessions_unless_the_old_one_is_a_fallback(app, client, member,
+                                                                        login):
+    # The session serializer is made once per set of keys: rotating them still counts.
+    login(member)
+    assert client.get("/account").status_code == 200
+    old = app.secret_key
+    app.secret_key = old + "-rotated"
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/account").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    resp = client.get("/account")
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]

@@ -68,6 +68,26 @@ def test_pages_are_not_limited_for_get(client):
         assert client.get("/auth/login").status_code == 200
 
 
+@pytest.fixture
+def _default_limits_forgotten():
+    """The limiter is one object for every app of the process and keeps a default
+    limit once an app has set one: forget it afterwards, for the tests after this."""
+    from portal.extensions import limiter
+
+    yield
+    limiter.limit_manager.set_default_limits([])
+
+
+@pytest.mark.parametrize("app_config", [{**LIMITS, "RATELIMIT_DEFAULT": "3 per minute"}])
+@pytest.mark.usefixtures("_default_limits_forgotten")
+def test_an_app_wide_limit_still_applies_to_every_page(client, app_config):
+    # The before-request pass runs only while such a limit is declared; here it is.
+    statuses = [client.get("/accessibility", environ_base={"REMOTE_ADDR": "10.0.5.1"}
+                           ).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429], statuses
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "10.0.5.1"}).status_code == 200
+
+
 def _redis_or_skip() -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
