@@ -164,7 +164,11 @@ def scatter(points: Sequence[Point], x_centre: float | None, y_centre: float | N
                 f'font-size="12" fill="{TEXT}" transform="rotate(-90 16 '
                 f'{_f((pad_t + size - pad_b) / 2)})">{escape(y_label)}</text>')
     body.append(_line(x(vlo), y(vlo), x(vhi), y(vhi), MUTED, 1, "2 4"))
-    body.append(_text(x(vhi) - 4, y(vhi) + 14, "performance = importance", "end", 10, MUTED))
+    # The diagonal's name sits low on the line, clear of the corner names at the top.
+    d = vlo + 0.18 * (vhi - vlo)
+    diag = (x(d) + 8, y(d) + 4, "performance = importance")
+    body.append(_text(diag[0], diag[1], diag[2], "start", 10, MUTED))
+    obstacles = [_box(diag[0], diag[1], diag[2], "start", 10)]
     if x_centre is not None and y_centre is not None:
         body.append(_line(x(x_centre), pad_t, x(x_centre), size - pad_b, ACCENT, 1.5, "6 4"))
         body.append(_line(pad_l, y(y_centre), size - pad_r, y(y_centre), ACCENT, 1.5, "6 4"))
@@ -176,10 +180,72 @@ def scatter(points: Sequence[Point], x_centre: float | None, y_centre: float | N
         ]
         for cx, cy, anchor, label in corners:
             body.append(_text(cx, cy, label, anchor, 11, ACCENT, "bold"))
-    for p in points:
-        body.append(f'<circle cx="{_f(x(p.x))}" cy="{_f(y(p.y))}" r="4.5" fill="{PRIMARY}"/>')
-        body.append(_text(x(p.x) + 7, y(p.y) - 5, p.label, "start", 11, TEXT, "bold"))
-    return _svg(size, size, title, desc, body)
+            obstacles.append(_box(cx, cy, label, anchor, 11))
+    centres = [(x(p.x), y(p.y)) for p in points]
+    for cx, cy in centres:
+        body.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="4.5" fill="{PRIMARY}"/>')
+    dots = [(cx - 5, cy - 5, cx + 5, cy + 5) for cx, cy in centres]
+    plot = (pad_l, pad_t, size - pad_r, size - pad_b)
+    unplaced = []
+    for p, spot in zip(points, _place_labels(centres, [p.label for p in points],
+                                            obstacles + dots, plot), strict=True):
+        if spot is None:
+            unplaced.append(p)
+            continue
+        lx, ly, anchor = spot
+        body.append(_text(lx, ly, p.label, anchor, 11, TEXT, "bold"))
+    svg = _svg(size, size, title, desc, body)
+    if not unplaced:
+        return svg
+    # No room beside these points: their names go into a small table under the chart.
+    row = Markup('<tr><th scope="row">{}</th><td>{:.2f}</td><td>{:.2f}</td></tr>')
+    rows = Markup("").join(row.format(p.label, p.x, p.y) for p in unplaced)
+    return svg + Markup('<table class="chart-legend"><caption>Points not labelled in the '
+                        "chart for lack of room</caption><thead><tr><th scope=\"col\">Point"
+                        "</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr>"
+                        "</thead><tbody>").format(x_label, y_label) + rows + Markup(
+                        "</tbody></table>")
+
+
+def _box(x: float, y: float, text: str, anchor: str, size: int) -> tuple[float, ...]:
+    """The rough box a label of `size` px takes (bold sans: about 0.62 em a character)."""
+    w = 0.62 * size * len(text)
+    left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+    return (left, y - size, left + w, y + 3)
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+# Where a point's label may go, in order of preference: (dx, dy, anchor).
+_SPOTS = ((7, -5, "start"), (7, 13, "start"), (-7, -5, "end"), (-7, 13, "end"),
+          (0, -9, "middle"), (0, 19, "middle"), (12, 4, "start"), (-12, 4, "end"))
+
+
+def _place_labels(centres, labels, obstacles, plot) -> list[tuple[float, float, str] | None]:
+    """A spot for each label that overlaps no other label, point or fixed text and stays
+    inside the plot; None where there is none. Greedy, crowded points first."""
+    placed: list[tuple[float, ...]] = []
+    out: list[tuple[float, float, str] | None] = [None] * len(labels)
+
+    def crowd(i: int) -> int:
+        cx, cy = centres[i]
+        return -sum(1 for ox, oy in centres if abs(ox - cx) < 40 and abs(oy - cy) < 24)
+
+    for i in sorted(range(len(labels)), key=crowd):
+        cx, cy = centres[i]
+        for dx, dy, anchor in _SPOTS:
+            box = _box(cx + dx, cy + dy, labels[i], anchor, 11)
+            inside = (box[0] >= plot[0] + 2 and box[2] <= plot[2] - 2
+                      and box[1] >= plot[1] + 2 and box[3] <= plot[3] - 2)
+            own = (cx - 5, cy - 5, cx + 5, cy + 5)
+            if inside and not any(_overlaps(box, o) for o in placed + obstacles
+                                  if o != own):
+                placed.append(box)
+                out[i] = (cx + dx, cy + dy, anchor)
+                break
+    return out
 
 
 def _nice(v: float, direction: str) -> float:

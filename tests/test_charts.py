@@ -31,3 +31,28 @@ def test_nothing_to_draw_is_one_sentence_not_an_empty_chart():
 def test_labels_are_escaped():
     out = str(charts.diverging([Distribution("<b>x</b>", {**FULL, 3: None})], "t", "d", {}))
     assert "<b>x</b>" not in out
+
+
+def test_scatter_labels_never_overlap_and_crowded_points_go_to_a_table():
+    import itertools
+    import random
+
+    from portal.charts import Point, _box, _overlaps, _place_labels
+
+    rng = random.Random(4)
+    centres = [(rng.uniform(80, 520), rng.uniform(40, 480)) for _ in range(40)]
+    labels = [f"{chr(65 + i % 5)}{i}" for i in range(40)]
+    dots = [(cx - 5, cy - 5, cx + 5, cy + 5) for cx, cy in centres]
+    spots = _place_labels(centres, labels, dots, (64, 20, 540, 504))
+    placed = [(i, _box(s[0], s[1], labels[i], s[2], 11)) for i, s in enumerate(spots) if s]
+    assert len(placed) >= 30
+    for (_, a), (_, b) in itertools.combinations(placed, 2):
+        assert not _overlaps(a, b)
+    for i, box in placed:
+        assert not any(_overlaps(box, dot) for j, dot in enumerate(dots) if j != i)
+    # Twelve objectives on one spot: some names cannot sit beside it and are listed.
+    crowd = [Point(f"X{i}", 3.0 + i * 0.001, 3.0) for i in range(12)]
+    svg, _, listed = str(charts.scatter(crowd, 3.0, 3.0, "t", "d")).partition("</svg>")
+    assert "Points not labelled in the chart for lack of room" in listed
+    for i in range(12):
+        assert (f">X{i}<" in svg) != (f">X{i}<" in listed), i
