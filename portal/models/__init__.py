@@ -7,6 +7,13 @@ from portal.models.accounts import (
     SiteSetting,
     TokenPurpose,
 )
+from portal.models.activity import (
+    ActivityDigest,
+    ActivityKind,
+    ActivityNotice,
+    ActivityPreference,
+    Delivery,
+)
 from portal.models.actions import (
     ACTION_STATUS_LABELS,
     CLOSED_STATUSES,
@@ -86,6 +93,11 @@ from portal.models.survey_response import (
 from portal.models.user import Role, User
 
 __all__ = [
+    "ActivityDigest",
+    "ActivityKind",
+    "ActivityNotice",
+    "ActivityPreference",
+    "Delivery",
     "ACTION_STATUS_LABELS",
     "CLOSED_STATUSES",
     "FINDING_LABELS",
