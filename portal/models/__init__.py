@@ -7,13 +7,6 @@ from portal.models.accounts import (
     SiteSetting,
     TokenPurpose,
 )
-from portal.models.activity import (
-    ActivityDigest,
-    ActivityKind,
-    ActivityNotice,
-    ActivityPreference,
-    Delivery,
-)
 from portal.models.actions import (
     ACTION_STATUS_LABELS,
     CLOSED_STATUSES,
@@ -22,6 +15,13 @@ from portal.models.actions import (
     ActionNote,
     ActionStatus,
     FindingKind,
+)
+from portal.models.activity import (
+    ActivityDigest,
+    ActivityKind,
+    ActivityNotice,
+    ActivityPreference,
+    Delivery,
 )
 from portal.models.audit import AuditEvent
 from portal.models.campaigns import (
