@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.models import (
+    UPDATE_STATUS_LABELS,
     Action,
     ActivityKind,
     ActivityPreference,
@@ -93,16 +94,17 @@ def updates(user: User, since: datetime | None = None, limit: int = PER_KIND) ->
     mine = _mine(user)
     rows = db.session.execute(
         sa.select(ObjectiveUpdate.id, ObjectiveUpdate.published_at, ObjectiveUpdate.progress,
-                  Objective.code, Objective.title)
+                  ObjectiveUpdate.status, Objective.code)
         .join(Objective, Objective.id == ObjectiveUpdate.objective_id)
         .where(ObjectiveUpdate.objective_id.in_(sa.select(mine.c.objective_id)),
                _after(ObjectiveUpdate.published_at, since))
         .order_by(ObjectiveUpdate.published_at.desc(), ObjectiveUpdate.id.desc())
         .limit(limit)).all()
     items = [Item(ActivityKind.UPDATES, f"update:{uid}", at,
-                  f"Leadership update on {code}: {title}", f"Progress {progress} %.",
+                  f"Leadership update on {code}",
+                  f"{UPDATE_STATUS_LABELS.get(status, status)}, progress {progress} %.",
                   "plan.objective", {"code": code})
-             for uid, at, progress, code, title in rows]
+             for uid, at, progress, status, code in rows]
     mine = _mine(user)
     rows = db.session.execute(
         sa.select(Action.id, Action.updated_at, Action.title, Objective.code)
