@@ -75,24 +75,28 @@ def test_lists_each_kind_and_only_mine(client, login, plan, member, other, third
     assert "<h1>My activity</h1>" in html and '<ol class="activity-list">' in html
 
 
-def test_new_markers_move_on_visit_and_on_mark_all(client, login, plan, member, other):
+def test_new_markers_move_when_marked_as_read(client, login, plan, member, other):
     mine = factories.make_comment(member, "A1", "Mine.")
     reply_by(other, mine, "First reply.")
     login(member)
     home = client.get("/").get_data(as_text=True)
-    assert "My activity <span class=\"badge\">1 new</span>" in home
+    assert 'My activity <span class="badge">1 new</span>' in home
     first = page(client)
-    assert "1 new item since your last visit." in first and ">New</strong>" in first
-    again = page(client)
-    assert "Nothing new since your last visit." in again and ">New</strong>" not in again
-    # Something new arrives; "Mark all as read" clears it without visiting.
-    reply_by(other, mine, "Second reply.")
-    assert "1 new" in client.get("/").get_data(as_text=True)
+    assert "1 new item since you last marked them as read." in first
+    assert '<strong class="badge">New</strong>' in first
     resp = client.post_form("/feedback/activity/seen")
     assert resp.status_code == 302 and resp.location.endswith("/feedback/activity")
-    assert "badge\">1 new" not in client.get("/").get_data(as_text=True)
-    pref = db.session.get(ActivityPreference, member.id)
-    assert pref.last_seen_at is not None
+    again = page(client)
+    assert "Nothing new since you last marked them as read." in again
+    assert '<strong class="badge">New</strong>' not in again
+    assert 'badge">1 new' not in client.get("/").get_data(as_text=True)
+    # Something new arrives: only it is New.
+    reply_by(other, mine, "Second reply.")
+    assert 'My activity <span class="badge">1 new</span>' in client.get("/").get_data(as_text=True)
+    html = page(client)
+    assert html.count('<strong class="badge">New</strong>') == 1
+    assert html.index("Second reply.") < html.index("First reply.")  # newest first
+    assert db.session.get(ActivityPreference, member.id).last_seen_at is not None
 
 
 def test_mark_all_needs_the_csrf_token(app, client, login, member):

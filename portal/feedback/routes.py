@@ -274,9 +274,8 @@ def activity_page():
     seen = pref.last_seen_at if pref else None
     items = activity.items_for(user)
     new = sum(1 for item in items if item.is_new(seen))
-    # Opening the page is reading it: the markers shown now are gone next time.
-    activity.mark_seen(user)
-    db.session.commit()
+    # A GET never changes state (tests/test_access.py): the markers move when the
+    # member says so, with "Mark all as read".
     return render_template("feedback/activity.html", items=items, seen=seen, new=new,
                            kind_labels=KIND_LABELS, form=ConfirmForm())
 
