@@ -108,8 +108,8 @@ class Config:
         self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
         self.JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
         self.JOBS_LEASE_SECONDS = _env_int("JOBS_LEASE_SECONDS", 300)
-        # My activity digests (portal/feedback/notify.py): the scheduler sends the daily
-        # and weekly digests when this is on.
+        # My activity mail on the scheduler's clock (portal/feedback/notify.py): daily
+        # and weekly digests, and "at once" mail for surveys and rounds.
         self.ACTIVITY_DIGESTS = _env_bool("ACTIVITY_DIGESTS", True)
         # Campaigns (portal/campaigns/): messages claimed per batch, parallel send jobs
         # per wave, how long a claimed message stays a worker's, tries before "failed".

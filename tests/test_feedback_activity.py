@@ -274,3 +274,23 @@ def test_anonymous_survey_answer_never_appears(client, login, plan, member):
     texts = [html] + [m.body for m in factories.mail_outbox()]
     for answer in ("Librarian", "Lead a team."):
         assert not any(answer in text for text in texts)
+
+
+def test_surveys_and_rounds_at_once_from_the_scheduler(app, client, login, plan, member,
+                                                       other, third):
+    app.config["ACTIVITY_DIGESTS"] = True
+    for user in (member, other, third):
+        db.session.add(ActivityPreference(user_id=user.id, replies="none", updates="none",
+                                          surveys="instant", rounds="instant"))
+    db.session.commit()
+    rnd = factories.make_round(name="Closing round", closes_at=now_utc() + timedelta(days=2))
+    survey = factories.make_survey(title="Instant pulse", anonymous=True)
+    login(third)
+    take_survey(client, survey)  # third has taken part: no mail about it
+    scheduler.tick()
+    scheduler.tick()
+    for user in (member, other):
+        assert sorted(m.subject for m in mails_to(user)) == [
+            f"Feedback round closing soon: {rnd.name}", "Survey waiting for you: Instant pulse"]
+    assert [m.subject for m in mails_to(third)] == [f"Feedback round closing soon: {rnd.name}"]
+    assert not any("Lead a team." in m.body for m in factories.mail_outbox())

@@ -7,7 +7,8 @@ through the job queue.
   skips suppressed or unsubscribed addresses (`MailSuppression`, as campaigns do),
   and for each records an `ActivityNotice(user, item)` and queues one `mail.send` job
   in one commit. A notice already recorded is never mailed again, so a retried job
-  sends nothing twice.
+  sends nothing twice. Surveys and rounds open and close on the scheduler's clock, so
+  `announce_due()` (from the tick) does the same for them.
 - **Digests.** `send_due_digests()` runs from the scheduler's tick. For each period
   (daily: the UTC date; weekly: the ISO week) every member whose choice for some kind
   is that period and who has no `ActivityDigest(user, period, key)` row gets one row
@@ -144,6 +145,64 @@ def _body(name: str, items: list[activity.Item], period: str | None) -> str:
     return "\n".join(lines)
 
 
+# Surveys and rounds "at once" -------------------------------------------------------
+
+def announce_due(now: datetime | None = None) -> int:
+    """"At once" mail for surveys that opened and rounds opening or closing soon.
+
+    They open and close on the scheduler's clock (`sync_rounds`, `sync_due_surveys`
+    commit on their own), so the tick looks for them instead: each current item gets
+    one `ActivityNotice` and one queued mail per member who chose "at once", in one
+    commit. A member in the survey's audience who has already taken part (the
+    participation row; no response is read) is skipped. Cheap when nothing is new:
+    two reads, and one per current item."""
+    from portal.models import Survey, SurveyParticipation, SurveyStatus
+    from portal.surveys.services import in_audience
+
+    now = now or now_utc()
+    queued = 0
+    for item in activity.rounds(now - activity.SOON, now):
+        queued += _announce(ActivityKind.ROUNDS, item, lambda user: True)
+    opened = db.session.scalars(sa.select(Survey).where(
+        Survey.status == SurveyStatus.OPEN, Survey.opened_at > now - activity.SOON)
+        .order_by(Survey.id)).all()
+    for survey in opened:
+        if not survey.accepts_answers(now):
+            continue
+        done = set(db.session.scalars(sa.select(SurveyParticipation.user_id).where(
+            SurveyParticipation.survey_id == survey.id)))
+        closes = f" It closes on {survey.closes_at:%d %B %Y}." if survey.closes_at else ""
+        item = activity.Item(ActivityKind.SURVEYS, f"survey:{survey.id}", survey.opened_at,
+                             f"Survey waiting for you: {survey.title}",
+                             f"A new survey is open for you.{closes}", "surveys.show",
+                             {"survey_id": survey.id})
+        queued += _announce(ActivityKind.SURVEYS, item,
+                            lambda user, s=survey, d=done: user.id not in d
+                            and in_audience(s, user))
+    if queued:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return queued
+
+
+def _announce(kind: ActivityKind, item: activity.Item, wanted) -> int:
+    already = sa.select(ActivityNotice.user_id).where(ActivityNotice.item == item.key)
+    users = db.session.scalars(
+        sa.select(User).outerjoin(ActivityPreference, ActivityPreference.user_id == User.id)
+        .where(User.id.not_in(already), _reachable(),
+               _choice(kind) == Delivery.INSTANT.value).order_by(User.id)).all()
+    count = 0
+    for user in users:
+        if not wanted(user):
+            continue
+        db.session.add(ActivityNotice(user_id=user.id, item=item.key))
+        queue_mail(user.email, item.title, _body(user.display_name, [item], None))
+        count += 1
+    db.session.flush()
+    return count
+
+
 # Digests --------------------------------------------------------------------------
 
 def period_key(period: str, now: datetime) -> str:
@@ -195,10 +254,12 @@ def _digest_for(user_id: int, period: str, key: str, now: datetime) -> int:
 
 
 def send_due_digests(now: datetime | None = None) -> int:
-    """The scheduler's entry point: both periods (cheap when every member has theirs)."""
+    """The scheduler's entry point: "at once" mail for surveys and rounds, then both
+    digest periods (cheap when every member has theirs). Returns mails queued."""
     if not current_app.config.get("ACTIVITY_DIGESTS", True):
         return 0
-    return sum(send_digests(period, now) for period in PERIODS)
+    announced = announce_due(now)
+    return announced + sum(send_digests(period, now) for period in PERIODS)
 
 
-__all__ = ["KIND_LABELS", "event", "send_digests", "send_due_digests"]
+__all__ = ["KIND_LABELS", "announce_due", "event", "send_digests", "send_due_digests"]
