@@ -294,3 +294,11 @@ def test_surveys_and_rounds_at_once_from_the_scheduler(app, client, login, plan,
             f"Feedback round closing soon: {rnd.name}", "Survey waiting for you: Instant pulse"]
     assert [m.subject for m in mails_to(third)] == [f"Feedback round closing soon: {rnd.name}"]
     assert not any("Lead a team." in m.body for m in factories.mail_outbox())
+
+
+def test_download_my_data_holds_my_activity_choices(client, login, member):
+    login(member)
+    client.post_form("/feedback/activity/preferences", CHOICES)
+    data = client.get("/account/data").get_json()
+    assert data["activity"]["email_choices"] == {
+        "replies": "instant", "updates": "daily", "surveys": "weekly", "rounds": "none"}

@@ -280,3 +280,27 @@ def unread_count(user: User) -> int:
                         Action.objective_id.in_(sa.select(mine.c.objective_id)),
                         newer(Action.updated_at)).scalar_subquery())
     return int(db.session.scalar(sa.select(n_replies + n_updates + n_actions)) or 0)
+
+
+def export_member_activity(user: User) -> dict:
+    """For "Download my data": the member's e-mail choices, last-seen time and the
+    digests and notices mailed to them (the rows go with the account: ON DELETE
+    CASCADE)."""
+    from portal.models import ActivityDigest, ActivityNotice
+
+    pref = preferences_of(user)
+
+    def iso(value):
+        return value.isoformat() + "Z" if value else None
+
+    return {
+        "email_choices": {kind.value: choice for kind, choice in choices(pref).items()},
+        "last_seen_at": iso(pref.last_seen_at if pref else None),
+        "digests": [{"period": d.period, "period_key": d.period_key, "items": d.items,
+                     "sent_at": iso(d.sent_at)}
+                    for d in db.session.scalars(sa.select(ActivityDigest).where(
+                        ActivityDigest.user_id == user.id).order_by(ActivityDigest.id))],
+        "notices": [{"item": n.item, "sent_at": iso(n.sent_at)}
+                    for n in db.session.scalars(sa.select(ActivityNotice).where(
+                        ActivityNotice.user_id == user.id).order_by(ActivityNotice.id))],
+    }
