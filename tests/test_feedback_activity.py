@@ -302,3 +302,17 @@ def test_download_my_data_holds_my_activity_choices(client, login, member):
     data = client.get("/account/data").get_json()
     assert data["activity"]["email_choices"] == {
         "replies": "instant", "updates": "daily", "surveys": "weekly", "rounds": "none"}
+
+
+def test_digests_go_out_in_batches_across_ticks(plan, member, other, monkeypatch):
+    monkeypatch.setattr(notify, "DIGEST_BATCH", 1)
+    for user in (member, other):
+        db.session.add(ActivityPreference(user_id=user.id, replies="none", updates="none",
+                                          surveys="daily", rounds="none"))
+    db.session.commit()
+    factories.make_survey(title="Batched pulse")
+    now = now_utc()
+    assert notify.send_digests("daily", now) == 1
+    assert notify.send_digests("daily", now) == 1
+    assert notify.send_digests("daily", now) == 0
+    assert len(mails_to(member)) == 1 and len(mails_to(other)) == 1

@@ -53,6 +53,9 @@ log = logging.getLogger("portal.jobs")
 
 TASK = "activity.notify"
 PERIODS = {Delivery.DAILY.value: timedelta(days=1), Delivery.WEEKLY.value: timedelta(days=7)}
+# Members handled per period and tick: a large roster is served over a few
+# minutes' ticks (each member's row marks them done) instead of one tick that runs for hours.
+DIGEST_BATCH = 1000
 KIND_OF = {"reply": ActivityKind.REPLIES, "update": ActivityKind.UPDATES,
            "action": ActivityKind.UPDATES}
 
@@ -222,7 +225,8 @@ def send_digests(period: str, now: datetime | None = None) -> int:
                                                    ActivityDigest.period_key == key)
     due = db.session.execute(
         sa.select(User.id).outerjoin(ActivityPreference, ActivityPreference.user_id == User.id)
-        .where(wants, _reachable(), User.id.not_in(done)).order_by(User.id)).scalars().all()
+        .where(wants, _reachable(), User.id.not_in(done)).order_by(User.id)
+        .limit(DIGEST_BATCH)).scalars().all()
     sent = 0
     for user_id in due:
         try:
