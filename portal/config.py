@@ -108,6 +108,9 @@ class Config:
         self.JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 8)
         self.JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
         self.JOBS_LEASE_SECONDS = _env_int("JOBS_LEASE_SECONDS", 300)
+        # My activity mail on the scheduler's clock (portal/feedback/notify.py): daily
+        # and weekly digests, and "at once" mail for surveys and rounds.
+        self.ACTIVITY_DIGESTS = _env_bool("ACTIVITY_DIGESTS", True)
         # Campaigns (portal/campaigns/): messages claimed per batch, parallel send jobs
         # per wave, how long a claimed message stays a worker's, tries before "failed".
         self.CAMPAIGN_BATCH_SIZE = _env_int("CAMPAIGN_BATCH_SIZE", 100)
@@ -231,6 +234,9 @@ class TestConfig(Config):
         self.ANONYMITY_KEY_FILE = ""
         self.ANONYMOUS_BATCH_SIZE = 0  # batches of PRIVACY_MIN_N
         self.REPORT_SNAPSHOT_SKEW_SECONDS = 0  # one process, one clock
+        # Digests are proven by their own tests; elsewhere a scheduler tick would mail
+        # every member with a survey waiting.
+        self.ACTIVITY_DIGESTS = False
 
 
 class ProductionConfig(Config):

@@ -49,8 +49,25 @@ def _sso_providers():
     return enabled_providers()
 
 
+def _activity_unread() -> int:
+    """New items on My activity for the signed-in member (one statement), 0 otherwise
+    and whenever the database cannot answer (error pages render the navigation too)."""
+    from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.feedback.activity import unread_count
+
+    if not current_user.is_authenticated:
+        return 0
+    try:
+        return unread_count(current_user)
+    except SQLAlchemyError:
+        return 0
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["id_url"] = id_url
+    app.jinja_env.globals["activity_unread"] = _activity_unread
     app.jinja_env.globals["sso_providers"] = _sso_providers
     app.jinja_env.globals["suppression_reason"] = privacy.suppression_reason
     app.jinja_env.filters["markdown"] = render_markdown

@@ -249,6 +249,8 @@ PAGES = [
     page("member", "/plan/objectives/A1", "Comment 12"),
     page("member", "/feedback/comments/{thread}", "Reply 14"),
     page("member", "/feedback/mine", "My note 14"),
+    page("member", "/feedback/activity", "Pulse 12"),
+    page("member", "/feedback/activity/preferences"),
     page("member", "/feedback/progress", "In progress"),
     page("member", "/surveys/", "Pulse 12"),
     page("member", "/surveys/{survey}"),

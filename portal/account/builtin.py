@@ -9,6 +9,7 @@ from flask import Flask
 
 from portal.account.export import register_deletion_hook, register_exporter
 from portal.extensions import db
+from portal.feedback.activity import export_member_activity
 from portal.feedback.services import anonymise_member_feedback, export_member_feedback
 from portal.models import AuditEvent, Invitation, User
 from portal.surveys.services import export_member_surveys
@@ -29,5 +30,7 @@ def register(app: Flask) -> None:
     # Survey participations, drafts and attributions go with the user row (ON DELETE
     # CASCADE); anonymous responses never pointed to the member in the first place.
     register_exporter("surveys", export_member_surveys, app=app)
+    # My activity's choices, digests and notices go with the user row (ON DELETE CASCADE).
+    register_exporter("activity", export_member_activity, app=app)
     register_deletion_hook("feedback", anonymise_member_feedback, app=app)
     register_deletion_hook("audit", anonymise_audit, app=app)

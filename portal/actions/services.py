@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal import audit
 from portal.errors import PortalError
 from portal.extensions import db
+from portal.feedback import notify
 from portal.models import (
     CLOSED_STATUSES,
     Action,
@@ -116,6 +117,8 @@ def create_action(actor: User, objective: Objective, data: ActionInput) -> Actio
                     **{name: getattr(data, name) for name in EDITABLE})
     db.session.add(action)
     db.session.flush()
+    if action.published:
+        notify.event(f"action:{action.id}")
     audit.record(actor, "action.create", action, {
         "objective": objective.code, "status": action.status, "due_on": str(action.due_on),
         "owner_id": action.owner_id, "published": action.published})
@@ -133,6 +136,8 @@ def update_action(actor: User, action: Action, data: ActionInput) -> dict[str, l
             setattr(action, name, after)
     if changed:
         db.session.flush()
+        if "published" in changed and action.published:
+            notify.event(f"action:{action.id}")
         audit.record(actor, "action.update", action,
                      {"objective": action.objective.code, "changed": _audit_view(changed)})
     return changed

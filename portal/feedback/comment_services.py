@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from portal.errors import Conflict, Forbidden, NotFound, PortalError
 from portal.extensions import db
+from portal.feedback import notify
 from portal.feedback.sqlutil import insert_ignore
 from portal.models import (
     Comment,
@@ -78,6 +79,8 @@ def post_comment(user: User, objective: Objective, body: str, show_name: bool = 
         db.session.delete(comment)
         db.session.flush()
         return earlier
+    if parent is not None:
+        notify.event(f"reply:{comment.id}")  # queued with the reply, in its transaction
     return comment
 
 

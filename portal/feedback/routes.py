@@ -1,5 +1,6 @@
 """Member actions on objectives: rate, comment, reply, edit, delete, endorse, flag;
-the member's own feedback page and the plan progress page."""
+the member's own feedback page, My activity and its e-mail choices, and the plan
+progress page."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user, login_required
 
+from portal.auth.forms import ConfirmForm
 from portal.errors import Forbidden, NotFound, PortalError
 from portal.extensions import db
+from portal.feedback import activity, pages, progress, services
 from portal.feedback import comment_services as cs
-from portal.feedback import pages, progress, services
 from portal.feedback.forms import (
     CommentForm,
     EditCommentForm,
@@ -26,6 +29,8 @@ from portal.feedback.forms import (
     domain_rating_form,
 )
 from portal.feedback.queries import comment_page_for_thread
+from portal.models import ActivityKind
+from portal.models.activity import DELIVERY_LABELS, KIND_LABELS
 from portal.plan import queries as plan_queries
 from portal.rounds.services import current_round
 from portal.security import public, verified_required
@@ -257,3 +262,59 @@ def mine():
 def plan_progress():
     data = progress.plan_progress(pages.signed_in_user())
     return render_template("feedback/progress.html", data=data, labels=pages.LABELS)
+
+
+# My activity ----------------------------------------------------------------------
+
+@bp.get("/activity", endpoint="activity")
+@login_required
+def activity_page():
+    user = current_user._get_current_object()
+    pref = activity.preferences_of(user)
+    seen = pref.last_seen_at if pref else None
+    items = activity.items_for(user)
+    new = sum(1 for item in items if item.is_new(seen))
+    # A GET never changes state (tests/test_access.py): the markers move when the
+    # member says so, with "Mark all as read".
+    return render_template("feedback/activity.html", items=items, seen=seen, new=new,
+                           kind_labels=KIND_LABELS, form=ConfirmForm())
+
+
+@bp.post("/activity/seen")
+@login_required
+def activity_seen():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    activity.mark_seen(current_user._get_current_object())
+    db.session.commit()
+    flash("Everything on My activity is marked as read.", "success")
+    return redirect(url_for("feedback.activity"))
+
+
+@bp.route("/activity/preferences", methods=["GET", "POST"])
+@login_required
+def activity_preferences():
+    user = current_user._get_current_object()
+    form = ConfirmForm()
+    chosen = activity.choices(activity.preferences_of(user))
+    error = error_field = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        posted = {kind.value: request.form.get(kind.value) for kind in ActivityKind}
+        try:
+            activity.save_preferences(user, posted, request.form.get("all_mail"))
+        except PortalError as exc:
+            db.session.rollback()
+            error, error_field, status = exc.message, exc.field, 400
+            chosen = {kind: posted[kind.value] for kind in ActivityKind}
+        else:
+            db.session.commit()
+            flash("Your e-mail choices are saved.", "success")
+            return redirect(url_for("feedback.activity_preferences"))
+    return render_template("feedback/activity_preferences.html", form=form, chosen=chosen,
+                           kind_labels=KIND_LABELS, delivery_labels=DELIVERY_LABELS,
+                           all_mail=activity.all_mail_on(user), error=error,
+                           error_field=error_field), status

@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     # Importing the job modules registers their handlers.
     from portal.campaigns import waves  # noqa: F401
+    from portal.feedback import notify  # noqa: F401
     from portal.jobs import cli, mail_jobs, outbox  # noqa: F401
     from portal.jobs.queue import JobQueue
 

@@ -1,6 +1,7 @@
 """Work the worker's scheduler does every minute (and once when a worker starts):
-hand due and abandoned jobs to the queue again, and start campaign waves whose
-time has come. Page requests never do this."""
+hand due and abandoned jobs to the queue again, start campaign waves whose
+time has come, and send the daily and weekly activity digests that are due. Page
+requests never do this."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ log = logging.getLogger("portal.jobs")
 def tick() -> dict[str, int]:
     from portal.campaigns import waves
     from portal.extensions import db
+    from portal.feedback import notify
     from portal.rounds.services import sync_rounds
     from portal.surveys.lifecycle import sync_due_surveys
 
@@ -23,7 +25,9 @@ def tick() -> dict[str, int]:
     db.session.rollback()  # it writes on connections of its own; end the read
     sync_due_surveys()
     started = waves.start_due_waves()
+    digests = notify.send_due_digests()
     swept = outbox.sweep()
-    if started or swept:
-        log.info("scheduler: %s campaign wave(s) started, %s job(s) handed over", started, swept)
-    return {"waves": started, "jobs": swept}
+    if started or swept or digests:
+        log.info("scheduler: %s campaign wave(s) started, %s digest(s) queued, %s job(s) "
+                 "handed over", started, digests, swept)
+    return {"waves": started, "digests": digests, "jobs": swept}

@@ -16,6 +16,13 @@ from portal.models.actions import (
     ActionStatus,
     FindingKind,
 )
+from portal.models.activity import (
+    ActivityDigest,
+    ActivityKind,
+    ActivityNotice,
+    ActivityPreference,
+    Delivery,
+)
 from portal.models.audit import AuditEvent
 from portal.models.campaigns import (
     AudienceKind,
@@ -86,6 +93,11 @@ from portal.models.survey_response import (
 from portal.models.user import Role, User
 
 __all__ = [
+    "ActivityDigest",
+    "ActivityKind",
+    "ActivityNotice",
+    "ActivityPreference",
+    "Delivery",
     "ACTION_STATUS_LABELS",
     "CLOSED_STATUSES",
     "FINDING_LABELS",

@@ -7,6 +7,7 @@ from datetime import datetime
 from portal import audit
 from portal.errors import PortalError
 from portal.extensions import db
+from portal.feedback import notify
 from portal.models import Objective, ObjectiveUpdate, UpdateStatus, User
 from portal.timeutil import now_utc
 
@@ -33,6 +34,7 @@ def publish_update(author: User, objective: Objective, status: str, progress: in
                              published_at=now or now_utc())
     db.session.add(update)
     db.session.flush()
+    notify.event(f"update:{update.id}")
     audit.record(author, "objective_update.publish", update,
                  {"objective": objective.code, "status": status, "progress": progress})
     return update

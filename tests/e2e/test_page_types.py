@@ -102,6 +102,8 @@ MEMBER = [
     ("domain", "/plan/domains/B", 200, True),
     ("objective", "/plan/objectives/B1", 200, True),
     ("my-feedback", "/feedback/mine", 200, True),
+    ("my-activity", "/feedback/activity", 200, True),
+    ("activity-preferences", "/feedback/activity/preferences", 200, False),
     ("plan-progress", "/feedback/progress", 200, False),
     ("thread", "/feedback/comments/{demo_comment}", 200, False),
     ("reply", "/feedback/comments/{demo_comment}/reply", 200, False),
