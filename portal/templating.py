@@ -51,13 +51,15 @@ def _sso_providers():
 
 def _activity_unread() -> int:
     """New items on My activity for the signed-in member (one statement), 0 otherwise
-    and whenever the database cannot answer (error pages render the navigation too)."""
+    and whenever the database cannot answer (error pages render the navigation too).
+    Leaders and admins see the link without the count: their pages keep their fixed
+    number of statements, and what is new for them waits on the page itself."""
     from flask_login import current_user
     from sqlalchemy.exc import SQLAlchemyError
 
     from portal.feedback.activity import unread_count
 
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or current_user.role != "member":
         return 0
     try:
         return unread_count(current_user)

@@ -10,10 +10,11 @@ them; no hidden cell may be narrowed below its protection interval.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from portal import stats
@@ -320,6 +321,13 @@ def test_no_hidden_likert_cell_is_narrowed_with_not_applicable_apart(cells, k):
     counts = dict(zip((1, 2, 3, 4, 5, 0), cells, strict=True))
     if sum(counts.values()) < k:
         counts[5] += k
+    # The brute-force attacker enumerates every split of the hidden total; where that
+    # is beyond its limit (most cells hidden in a large table) the case is not one it
+    # can check, so it is skipped, not failed.
+    first = distribution.publish(LIKERT_NA, counts, sum(counts.values()), k)
+    hidden = [c for c in counts if first.counts[c] is None]
+    rest = sum(counts[c] for c in hidden)
+    assume(not hidden or math.comb(rest + len(hidden) - 1, len(hidden) - 1) < 400_000)
     pub = assert_protected(LIKERT_NA, counts, k)
     assert pub.pct.get(0) is None   # "Not applicable" has a count, never a percentage
 
