@@ -11,7 +11,11 @@ server keeps a message only once it has the final ".", so:
   sends it again: once;
 - killed after the commit: the server gets the "." (it is the next bytes) or drops
   the connection without it; the database says "sent". The window between the two
-  is the time of one `send()` call, microseconds;
+  is the commit's answer coming back plus one `send()` call: on PostgreSQL the mark
+  is committed without waiting for the WAL flush (`synchronous_commit` off for that
+  transaction), so the window is one local round trip, well under a millisecond, not
+  a disk flush. A kill inside it still loses that one message; a database crash just
+  after it can forget the mark, and the message goes out twice;
 - the server refuses the "." (4xx, 5xx): the row is put back to deferred or bounced.
 """
 

@@ -293,6 +293,8 @@ def test_simultaneous_identical_submissions_store_one_row(signed_in, record):
     assert responses + waiting == len(racers)
     assert all(s < 500 for s in statuses), statuses
     assert statuses.count(302) >= 4 * len(racers)  # ratings, comments, endorsement, flag
-    assert statuses.count(200) == len(racers)  # one survey receipt each, the rest 409
+    # Every copy of a survey submission gets the thank-you page (a second submission
+    # is told it was already received; the rows above prove only one was stored).
+    assert statuses.count(200) == 6 * len(racers)
     print(f"\nraces: {len(statuses)} simultaneous requests, answers {sorted(set(statuses))}, "
           "one row each for ratings, comments, endorsements, flags and survey responses")
