@@ -47,7 +47,7 @@ class Server:
                 self.proc.wait(5)
 
 
-SECRET_ANONYMITY = "5e" * 32  # benchmark and reliability databases only
+SECRET_ANONYMITY = "5e" * 32  # benchmark and reliability databases (dataset.BENCH_ANONYMITY_KEY)
 
 
 def portal_env(database_url: str, **extra: str) -> dict[str, str]:
