@@ -39,7 +39,10 @@ def run(label: str, url: str, members: int, workers: int, missed: list[str]) -> 
         finally:
             delivery.stop()
             engine.dispose()
-        lines = delivery.sink_lines()
+        # Only the campaign's invitations: the worker's scheduler may also send other
+        # mail meanwhile (a member account's activity digest, say).
+        lines = [(rcpt, tag) for rcpt, tag in delivery.sink_lines()
+                 if tag == f"{campaign_id}.0"]
         per = Counter(rcpt for rcpt, _ in lines)
     rate = queued / elapsed
     print(f"{label}: delivered {len(lines)} messages to the sink in {elapsed:.1f} s with "
