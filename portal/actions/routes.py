@@ -80,16 +80,25 @@ def new():
         if objective is None:
             form.objective.errors = ["Choose the objective the action is about."]
         else:
-            try:
-                action = services.create_action(current_user, objective, _input(form))
-            except PortalError as exc:
-                db.session.rollback()
-                attach_error(form, exc)
-            else:
-                db.session.commit()
+            action = _save(form, lambda: services.create_action(current_user, objective,
+                                                                 _input(form)))
+            if action is not None:
                 flash(f"The action on {objective.code} is saved.", "success")
                 return redirect(url_for("actions.show", action_id=action.id))
     return _form_page("actions/new.html", form, 400 if form.is_submitted() else 200)
+
+
+def _save(form, work):
+    """Run a service call and commit; on a refusal roll back, put the message beside its
+    field and return None (the caller shows the form again with what was typed)."""
+    try:
+        result = work()
+    except PortalError as exc:
+        db.session.rollback()
+        attach_error(form, exc)
+        return None
+    db.session.commit()
+    return result
 
 
 def _action(action_id: int):
@@ -122,13 +131,9 @@ def edit(action_id: int):
     form = _form(obj=action)
     del form.objective  # an action stays on its objective; its other fields change
     if form.validate_on_submit():
-        try:
-            changed = services.update_action(current_user, action, _input(form))
-        except PortalError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
+        changed = _save(form, lambda: services.update_action(current_user, action,
+                                                             _input(form)))
+        if changed is not None:
             flash("The action is updated." if changed else "Nothing changed.", "success")
             return redirect(url_for("actions.show", action_id=action.id))
         action = _action(action_id)
@@ -142,14 +147,9 @@ def note(action_id: int):
     action = _action(action_id)
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            services.add_note(current_user, action, form.body.data, form.status.data,
-                              form.progress.data)
-        except PortalError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
+        note = _save(form, lambda: services.add_note(current_user, action, form.body.data,
+                                                     form.status.data, form.progress.data))
+        if note is not None:
             flash("Your note is saved.", "success")
             return redirect(url_for("actions.show", action_id=action.id, _anchor="notes"))
         action = _action(action_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -13,7 +13,6 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.feedback import notify
 from portal.models import (
-    CLOSED_STATUSES,
     Action,
     ActionNote,
     ActionStatus,
@@ -47,7 +46,6 @@ class ActionInput:
     finding_note: str = ""
     finding_url: str = ""
     published: bool = False
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def owners() -> list[User]:
@@ -76,7 +74,8 @@ def clean_finding_url(url: str) -> str:
 
 
 def _check(data: ActionInput) -> ActionInput:
-    """Validate every field at once; raise the first problem (the form shows them all)."""
+    """The checks the form cannot make alone (or that a caller without the form needs):
+    the first problem is raised as a PortalError naming its field."""
     data.title = (data.title or "").strip()
     data.detail = (data.detail or "").strip()
     data.finding_note = (data.finding_note or "").strip()
@@ -183,6 +182,3 @@ def _audit_view(changed: dict[str, list]) -> dict[str, list]:
     return {name: (["…", "…"] if name in ("detail", "finding_note") else values)
             for name, values in changed.items()}
 
-
-def is_open(action: Action) -> bool:
-    return action.status not in CLOSED_STATUSES
