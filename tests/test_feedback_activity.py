@@ -5,6 +5,7 @@ suppressed members get nothing, and no anonymous survey answer ever shows."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -320,3 +321,51 @@ def test_digests_go_out_in_batches_across_ticks(plan, member, other, monkeypatch
     assert notify.send_digests("daily", now) == 1
     assert notify.send_digests("daily", now) == 0
     assert len(mails_to(member)) == 1 and len(mails_to(other)) == 1
+
+
+def _unsubscribe_path(mail) -> str:
+    headers = dict(mail.headers)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = headers["List-Unsubscribe"].strip("<>")
+    assert url in mail.body  # the same link in the text, for readers without the button
+    return urlsplit(url).path
+
+
+def test_activity_mail_has_one_click_unsubscribe_that_stops_the_next_digest(client, plan,
+                                                                          member, other):
+    db.session.add(ActivityPreference(user_id=member.id, replies="daily", updates="none",
+                                      surveys="none", rounds="none"))
+    db.session.commit()
+    mine = factories.make_comment(member, "A1", "Mine.")
+    reply_by(other, mine, "First reply.")
+    notify.send_digests("daily")
+    (mail,) = mails_to(member)
+    path = _unsubscribe_path(mail)
+    assert path.startswith("/feedback/activity/unsubscribe/")
+    assert "/feedback/activity/preferences" in mail.body  # the finer choices, too
+    # A GET only shows the button; RFC 8058's POST, with no session and no CSRF token,
+    # unsubscribes.
+    page_html = client.get(path).get_data(as_text=True)
+    assert "Unsubscribe from portal e-mail" in page_html
+    assert db.session.get(MailSuppression, member.email) is None
+    resp = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 200 and "You are unsubscribed" in resp.get_data(as_text=True)
+    row = db.session.get(MailSuppression, member.email)
+    assert row is not None and row.unsubscribed_at is not None
+    # The next day's digest does not go out.
+    reply_by(other, mine, "Second reply.")
+    assert notify.send_digests("daily", now_utc() + timedelta(days=1)) == 0
+    assert len(mails_to(member)) == 1
+
+
+def test_a_forged_unsubscribe_token_changes_nothing(client, plan, member):
+    token = notify.unsubscribe_token(member.id)
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for path in (f"/feedback/activity/unsubscribe/{forged}",
+                 "/feedback/activity/unsubscribe/not-a-token"):
+        assert client.get(path).status_code == 404
+        resp = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert resp.status_code == 404
+        assert "This unsubscribe link does not work" in resp.get_data(as_text=True)
+    assert db.session.get(MailSuppression, member.email) is None
+    assert notify.unsubscriber(token).id == member.id

@@ -87,15 +87,6 @@ def follow(token: str):
     return redirect(url_for("auth.register", invite=invite))
 
 
-def _unsubscribe(recipient: CampaignRecipient) -> None:
-    row = db.session.get(MailSuppression, recipient.email)
-    if row is None:
-        row = MailSuppression(email=recipient.email, hard_bounces=0)
-        db.session.add(row)
-    if row.unsubscribed_at is None:
-        row.unsubscribed_at = now_utc()
-
-
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @public
 @csrf.exempt
@@ -106,7 +97,7 @@ def unsubscribe(token: str):
     if recipient is None:
         return _problem("forged", 404)
     if request.method == "POST":
-        _unsubscribe(recipient)
+        MailSuppression.unsubscribe(recipient.email)
         db.session.commit()
         return render_template("campaigns/unsubscribed.html", token=token)
     return render_template("campaigns/unsubscribe.html", token=token)
@@ -129,7 +120,7 @@ def preferences(token: str):
                                    subscribed=row is None or row.unsubscribed_at is None,
                                    error="Choose whether to receive invitations."), 400
         if choice == "off":
-            _unsubscribe(recipient)
+            MailSuppression.unsubscribe(recipient.email)
         elif row is not None:
             row.unsubscribed_at = None
         db.session.commit()

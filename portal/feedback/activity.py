@@ -244,10 +244,7 @@ def save_preferences(user: User, chosen: dict[str, str | None],
     pref.updated_at = now_utc()
     row = db.session.get(MailSuppression, user.email)
     if all_mail == "off":
-        if row is None:
-            row = MailSuppression(email=user.email, hard_bounces=0)
-            db.session.add(row)
-        row.unsubscribed_at = row.unsubscribed_at or now_utc()
+        MailSuppression.unsubscribe(user.email)
     elif row is not None:
         row.unsubscribed_at = None  # bounce suppression stays: the address still fails
     db.session.flush()

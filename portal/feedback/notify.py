@@ -15,6 +15,11 @@ through the job queue.
   and, when anything happened since their previous digest of that period, ONE mail
   listing it, queued in the same commit. The unique row makes a second run or two
   schedulers at once a no-op.
+- **Unsubscribe.** Every one of these mails is bulk mail: it carries RFC 8058
+  one-click unsubscribe headers (`List-Unsubscribe`, `List-Unsubscribe-Post`) and the
+  same link in its text, besides the link to the member's e-mail choices. The link's
+  token is the member id signed with a key derived from SECRET_KEY; following it stops
+  all bulk mail to the member's address (the `MailSuppression` row campaigns read too).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -124,7 +130,7 @@ def _notify(payload: dict[str, Any]) -> None:
         return
     for user_id, email, name in users:
         db.session.add(ActivityNotice(user_id=user_id, item=item))
-        queue_mail(email, found[0].title, _body(name, found, None))
+        _queue(user_id, email, found[0].title, _body(name, found, None))
     db.session.flush()
     log.info("activity: %s notice(s) queued for %s", len(users), item)
 
@@ -146,6 +152,34 @@ def _body(name: str, items: list[activity.Item], period: str | None) -> str:
               "Choose what you receive by e-mail, or turn it off:",
               external_url("feedback.activity_preferences")]
     return "\n".join(lines)
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="portal.activity-unsubscribe")
+
+
+def unsubscribe_token(user_id: int) -> str:
+    """The member's one-click unsubscribe token: no expiry, since an old digest's link
+    must still work; rotating SECRET_KEY ends them all."""
+    return _serializer().dumps(user_id)
+
+
+def unsubscriber(token: str) -> User | None:
+    """The member an unsubscribe token names, or None for a forged or stale one."""
+    try:
+        user_id = _serializer().loads(token)
+    except BadSignature:
+        return None
+    return db.session.get(User, user_id) if isinstance(user_id, int) else None
+
+
+def _queue(user_id: int, email: str, subject: str, body: str) -> None:
+    url = external_url("feedback.activity_unsubscribe", token=unsubscribe_token(user_id))
+    body += f"\n\nStop all of the portal's bulk e-mail to this address (one click):\n{url}\n"
+    queue_mail(email, subject, body, headers=(
+        ("List-Unsubscribe", f"<{url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("List-Id", "Member feedback portal activity <activity.portal.local>")))
 
 
 # Surveys and rounds "at once" -------------------------------------------------------
@@ -200,7 +234,7 @@ def _announce(kind: ActivityKind, item: activity.Item, wanted) -> int:
         if not wanted(user):
             continue
         db.session.add(ActivityNotice(user_id=user.id, item=item.key))
-        queue_mail(user.email, item.title, _body(user.display_name, [item], None))
+        _queue(user.id, user.email, item.title, _body(user.display_name, [item], None))
         count += 1
     db.session.flush()
     return count
@@ -252,8 +286,8 @@ def _digest_for(user_id: int, period: str, key: str, now: datetime) -> int:
         return 0
     label = "Daily" if period == Delivery.DAILY.value else "Weekly"
     noun = "item" if len(items) == 1 else "items"
-    queue_mail(user.email, f"{label} digest: {len(items)} new {noun} for you",
-               _body(user.display_name, items, period))
+    _queue(user.id, user.email, f"{label} digest: {len(items)} new {noun} for you",
+           _body(user.display_name, items, period))
     return 1
 
 
@@ -266,4 +300,5 @@ def send_due_digests(now: datetime | None = None) -> int:
     return announced + sum(send_digests(period, now) for period in PERIODS)
 
 
-__all__ = ["KIND_LABELS", "announce_due", "event", "send_digests", "send_due_digests"]
+__all__ = ["KIND_LABELS", "announce_due", "event", "send_digests", "send_due_digests",
+           "unsubscribe_token", "unsubscriber"]

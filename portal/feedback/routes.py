@@ -18,8 +18,8 @@ from flask_login import current_user, login_required
 
 from portal.auth.forms import ConfirmForm
 from portal.errors import Forbidden, NotFound, PortalError
-from portal.extensions import db
-from portal.feedback import activity, pages, progress, services
+from portal.extensions import csrf, db
+from portal.feedback import activity, notify, pages, progress, services
 from portal.feedback import comment_services as cs
 from portal.feedback.forms import (
     CommentForm,
@@ -29,7 +29,7 @@ from portal.feedback.forms import (
     domain_rating_form,
 )
 from portal.feedback.queries import comment_page_for_thread
-from portal.models import ActivityKind
+from portal.models import ActivityKind, MailSuppression
 from portal.models.activity import DELIVERY_LABELS, KIND_LABELS
 from portal.plan import queries as plan_queries
 from portal.rounds.services import current_round
@@ -318,3 +318,20 @@ def activity_preferences():
                            kind_labels=KIND_LABELS, delivery_labels=DELIVERY_LABELS,
                            all_mail=activity.all_mail_on(user), error=error,
                            error_field=error_field), status
+
+
+@bp.route("/activity/unsubscribe/<token>", methods=["GET", "POST"])
+@public
+@csrf.exempt
+def activity_unsubscribe(token: str):
+    """RFC 8058 one-click unsubscribe from activity e-mail (a mail client POSTs
+    List-Unsubscribe=One-Click without a session or CSRF token: the signed token is the
+    proof), and a page with the same button for a person who opens the link."""
+    user = notify.unsubscriber(token)
+    if user is None:
+        return render_template("feedback/unsubscribe.html", user=None), 404
+    if request.method == "POST":
+        MailSuppression.unsubscribe(user.email)
+        db.session.commit()
+        return render_template("feedback/unsubscribed.html")
+    return render_template("feedback/unsubscribe.html", user=user)

@@ -180,3 +180,15 @@ class MailSuppression(db.Model):
     hard_bounces: Mapped[int] = mapped_column(default=0)
     suppressed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(200))
+
+    @classmethod
+    def unsubscribe(cls, email: str) -> MailSuppression:
+        """Stop bulk mail (campaigns and activity e-mails) to `email` from the next send
+        on; idempotent, keeps the first date. The caller commits."""
+        row = db.session.get(cls, email)
+        if row is None:
+            row = cls(email=email, hard_bounces=0)
+            db.session.add(row)
+        if row.unsubscribed_at is None:
+            row.unsubscribed_at = now_utc()
+        return row
