@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.campaigns import links, waves
+from portal.campaigns import links, texts, waves
 from portal.extensions import db
 from portal.models import (
     Campaign,
@@ -403,3 +403,35 @@ def test_account_mail_reaches_an_unsubscribed_address(client, member):
     resp = client.post_form("/auth/forgot", {"email": member.email})
     assert resp.status_code == 302
     assert [m.to for m in mail_outbox() if "Reset your password" in m.subject] == [member.email]
+
+
+def test_a_segment_short_of_reportable_can_be_reminded_on_its_own(app, as_admin, survey,
+                                                                  roster):
+    app.config["PRIVACY_MIN_N"] = 5
+    campaign = _create(as_admin, survey)
+    html = as_admin.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    # Nobody has taken part: every segment value present is short, and each offers its
+    # own reminder; the link names its segment for screen readers.
+    assert html.count("Remind this segment") >= 2
+    link = f"/admin/campaigns/new?survey={survey.id}&amp;remind=career_stage:student"
+    assert link in html
+    assert "Remind this segment<span class=\"visually-hidden\">: Career stage, " in html
+    page = as_admin.get(link.replace("&amp;", "&"))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "A reminder to one segment: Career stage," in text
+    assert '<option selected value="student">' in text
+    assert f'value="{texts.DEFAULT_REMINDER_SUBJECT}"' in text
+    # The admin sends it as it stands: its audience is that segment alone.
+    resp = as_admin.post_form("/admin/campaigns/new", _form(
+        survey, name="Reminder to students", aud_career_stage="student",
+        subject=texts.DEFAULT_REMINDER_SUBJECT, body=texts.DEFAULT_REMINDER_BODY))
+    assert resp.status_code == 302
+    second = db.session.scalars(sa.select(Campaign).where(Campaign.id != campaign.id)).one()
+    assert second.audience_segments == {"career_stage": ["student"]}
+
+
+def test_reminding_an_unknown_segment_is_a_404(as_admin, survey):
+    for remind in ("nonsense:student", "career_stage:nonsense", "career_stage"):
+        resp = as_admin.get(f"/admin/campaigns/new?survey={survey.id}&remind={remind}")
+        assert resp.status_code == 404, remind

@@ -27,9 +27,28 @@ def _form() -> CampaignForm:
     return form
 
 
-def _new_page(form: CampaignForm, shown=None, status: int = 200):
+def _reminding(form: CampaignForm) -> tuple[str, str] | None:
+    """A campaign page's "Remind this segment" (GET ?remind=<dimension>:<code>): the new
+    campaign's audience is that one segment, its texts the reminder's. Returns the
+    dimension and value labels; an unknown segment is a 404."""
+    asked = request.args.get("remind")
+    if request.method != "GET" or not asked:
+        return None
+    key, _, code = asked.partition(":")
+    dim = segments.get(key)
+    if dim is None or code not in dict(dim.choices):
+        abort(404)
+    getattr(form, f"aud_{dim.key}").data = [code]
+    form.subject.data = texts.DEFAULT_REMINDER_SUBJECT
+    form.body.data = texts.DEFAULT_REMINDER_BODY
+    form.name.data = f"Reminder to {dim.label.lower()}: {dim.label_for(code)}"
+    return dim.label, dim.label_for(code)
+
+
+def _new_page(form: CampaignForm, shown=None, status: int = 200, reminding=None):
     return render_template("admin/campaign_new.html", form=form, shown=shown,
-                           placeholders=texts.PLACEHOLDERS, dimensions=segments.DIMENSIONS), status
+                           placeholders=texts.PLACEHOLDERS, dimensions=segments.DIMENSIONS,
+                           reminding=reminding), status
 
 
 @bp.get("/campaigns")
@@ -43,7 +62,7 @@ def campaigns():
 def campaign_new():
     form = _form()
     if request.method == "GET":
-        return _new_page(form)
+        return _new_page(form, reminding=_reminding(form))
     action = request.form.get("action")
     if action not in ACTIONS:
         action = "create"

@@ -81,11 +81,14 @@ def waves(campaign: Campaign) -> list[WaveRow]:
 class SegmentRow:
     dimension: str
     label: str
+    key: str
+    code: str | None
     recipients: int
     took_part: int | None
     rate: float | None
     needed: int | None   # responses still needed before results can be shown
     short: bool          # not yet reportable
+    remindable: bool     # short, and a value a campaign's audience can be chosen by
 
 
 def by_segment(campaign: Campaign) -> list[SegmentRow]:
@@ -105,10 +108,11 @@ def by_segment(campaign: Campaign) -> list[SegmentRow]:
             shown = privacy.is_reportable_split(k, n)
             short = k < threshold
             rows.append(SegmentRow(
-                dim.label, dim.label_for(code), n, k if shown else None,
+                dim.label, dim.label_for(code), dim.key, code, n, k if shown else None,
                 k / n if shown and n else None,
                 # The exact shortfall would give away a small count of an anonymous survey.
-                (threshold - k) if short and not anonymous else None, short))
+                (threshold - k) if short and not anonymous else None, short,
+                short and code in dict(dim.choices)))
     return rows
 
 
