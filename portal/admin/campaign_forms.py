@@ -27,6 +27,8 @@ class CampaignForm(PortalForm):
     name = StringField("Campaign name (for admins)", validators=[Optional(), Length(max=120)])
     survey_id = SelectField("Survey", coerce=int, choices=[],
                             validators=[InputRequired("Choose the survey to invite members to.")])
+    round_id = SelectField("Or a feedback round", coerce=int, choices=[], default=0,
+                           validators=[Optional()])
     audience_kind = RadioField("Who to invite", default=AudienceKind.ROSTER.value,
                                choices=choice_list([
                                    (AudienceKind.ROSTER.value, "Everyone on the member roster"),
@@ -67,7 +69,8 @@ class CampaignForm(PortalForm):
             body=self.body.data or "", reminder_subject=self.reminder_subject.data or "",
             reminder_body=self.reminder_body.data or "", send_at=self.send_at.data,
             reminder_count=self.reminder_count.data or 0,
-            reminder_days=self.reminder_days.data or 1, stop_at=self.stop_at.data)
+            reminder_days=self.reminder_days.data or 1, stop_at=self.stop_at.data,
+            round_id=self.round_id.data or None)
 
 
 for _dim in segments.DIMENSIONS:

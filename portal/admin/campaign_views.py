@@ -14,16 +14,37 @@ from portal.campaigns import queries, services, texts
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.jobs import outbox
-from portal.models import Campaign, Job, JobStatus, Survey, SurveyStatus
+from portal.models import (
+    Campaign,
+    FeedbackRound,
+    Job,
+    JobStatus,
+    RoundStatus,
+    Survey,
+    SurveyStatus,
+)
+from portal.timeutil import now_utc
 
 
 def _form() -> CampaignForm:
     form = CampaignForm()
     surveys = db.session.scalars(sa.select(Survey).where(Survey.status == SurveyStatus.OPEN)
                                  .order_by(Survey.title)).all()
-    form.survey_id.choices = [(0, "Choose a survey")] + [(s.id, s.title) for s in surveys]
+    form.survey_id.choices = [(0, "No survey (a round below)")] + [(s.id, s.title)
+                                                                   for s in surveys]
+    rounds = db.session.scalars(sa.select(FeedbackRound).where(
+        FeedbackRound.status == RoundStatus.OPEN).order_by(FeedbackRound.name)).all()
+    form.round_id.choices = [(0, "No round (the survey above)")] + [(r.id, r.name)
+                                                                    for r in rounds]
     if request.method == "GET" and request.args.get("survey", "").isdigit():
         form.survey_id.data = int(request.args["survey"])
+    elif request.method == "GET" and request.args.get("round", "").isdigit():
+        # From a round's page: the round's own texts.
+        form.survey_id.data = 0
+        form.round_id.data = int(request.args["round"])
+        form.subject.data = texts.DEFAULT_ROUND_SUBJECT
+        form.body.data = texts.DEFAULT_ROUND_BODY
+        form.reminder_body.data = texts.DEFAULT_ROUND_REMINDER_BODY
     return form
 
 
@@ -40,7 +61,8 @@ def _reminding(form: CampaignForm) -> tuple[str, str] | None:
         abort(404)
     getattr(form, f"aud_{dim.key}").data = [code]
     form.subject.data = texts.DEFAULT_REMINDER_SUBJECT
-    form.body.data = texts.DEFAULT_REMINDER_BODY
+    form.body.data = (texts.DEFAULT_ROUND_REMINDER_BODY if form.round_id.data
+                      else texts.DEFAULT_REMINDER_BODY)
     form.name.data = f"Reminder to {dim.label.lower()}: {dim.label_for(code)}"
     return dim.label, dim.label_for(code)
 
@@ -97,6 +119,7 @@ def campaign_detail(campaign_id: int):
     total = queries.recipients_total(campaign)
     return render_template(
         "admin/campaign.html", campaign=campaign, waves=queries.waves(campaign),
+        target_open=campaign.target_accepts(now_utc()),
         segments_rows=queries.by_segment(campaign), total=total,
         recipients=queries.recipient_page(campaign, page), page=page,
         pages=max(1, -(-total // 50)), labels=queries.STATUS_LABELS, form=ActionForm())

@@ -1,8 +1,8 @@
 """Read models for the campaign pages: delivery status, response rate by wave and by
-segment. Counts that say who took part in an anonymous survey go through the
-privacy threshold (portal/privacy.py); the per-recipient list of an anonymous
-survey's campaign shows the invitation only, since who got a reminder says who had
-not taken part."""
+segment. Counts that say who took part in an anonymous survey or a feedback round
+(`Campaign.private_participation`) go through the privacy threshold
+(portal/privacy.py); the per-recipient list of such a campaign shows the invitation
+only, since who got a reminder says who had not taken part."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class WaveRow:
 
 
 def waves(campaign: Campaign) -> list[WaveRow]:
-    anonymous = campaign.survey.anonymous
+    anonymous = campaign.private_participation
     total = recipients_total(campaign)
     started = db.session.scalars(sa.select(CampaignWave).where(
         CampaignWave.campaign_id == campaign.id).order_by(CampaignWave.wave)).all()
@@ -94,7 +94,7 @@ class SegmentRow:
 def by_segment(campaign: Campaign) -> list[SegmentRow]:
     """Response rate per segment value, in one GROUP BY per dimension."""
     threshold = privacy.min_n()
-    anonymous = campaign.survey.anonymous
+    anonymous = campaign.private_participation
     took = took_part_clause(campaign)
     rows: list[SegmentRow] = []
     for dim in segments.DIMENSIONS:
@@ -125,7 +125,7 @@ def recipient_page(campaign: Campaign, page: int, per_page: int = 50):
     columns = [r.id, r.email, invitation.label("invitation"),
                sa.select(m.last_error).where(m.recipient_id == r.id, m.wave == 0)
                .scalar_subquery().label("error")]
-    if not campaign.survey.anonymous:
+    if not campaign.private_participation:
         latest = sa.select(m.status).where(m.recipient_id == r.id, m.wave > 0) \
             .order_by(m.wave.desc()).limit(1).scalar_subquery()
         columns += [latest.label("reminder"), took_part_clause(campaign).label("took_part")]

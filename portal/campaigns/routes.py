@@ -57,7 +57,7 @@ def follow(token: str):
     if recipient.link_used_at is not None:
         return _problem("used", 410)
     if (campaign.status == CampaignStatus.STOPPED or now >= campaign.stop_at
-            or not campaign.survey.accepts_answers(now)):
+            or not campaign.target_accepts(now)):
         return _problem("expired", 410)
     form = ConfirmForm()
     account = db.session.get(User, recipient.user_id) if recipient.user_id else \
@@ -73,6 +73,8 @@ def follow(token: str):
             return _problem("other_account", 403)
         recipient.link_used_at = now
         db.session.commit()
+        if campaign.round_id is not None:
+            return redirect(url_for("main.home"))  # the plan, to rate in the round
         return redirect(url_for("surveys.show", survey_id=campaign.survey_id))
     # No account yet: an invitation proves the address, so registration confirms it.
     invite, digest = new_token()

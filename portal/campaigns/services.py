@@ -24,7 +24,9 @@ from portal.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
+    FeedbackRound,
     RosterEntry,
+    RoundStatus,
     Survey,
     SurveyStatus,
     User,
@@ -60,6 +62,7 @@ class CampaignInput:
     reminder_count: int = 0
     reminder_days: int = 7
     stop_at: datetime | None = None
+    round_id: int | None = None  # a feedback round instead of a survey
 
 
 def _segment_clause(columns, chosen: dict[str, list[str]]):
@@ -101,19 +104,54 @@ def audience_size(kind: str, chosen: dict[str, list[str]], survey: Survey | None
     return db.session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
 
 
-def validate(data: CampaignInput, now: datetime | None = None) -> tuple[Survey, datetime]:
-    """Every check of a new campaign; raises CampaignInvalid with a message per field."""
-    now = now or now_utc()
-    problems: dict[str, str] = {}
+@dataclass(frozen=True)
+class Target:
+    """What a campaign invites to: a survey or a feedback round."""
+
+    survey: Survey | None
+    round: FeedbackRound | None
+
+    @property
+    def title(self) -> str:
+        return self.round.name if self.round is not None else self.survey.title
+
+    @property
+    def closes_at(self) -> datetime | None:
+        return self.round.closes_at if self.round is not None else self.survey.closes_at
+
+
+def _target(data: CampaignInput, now: datetime, problems: dict[str, str]) -> Target | None:
     survey = db.session.get(Survey, data.survey_id) if data.survey_id else None
-    if survey is None:
-        problems["survey_id"] = "Choose the survey to invite members to."
+    rnd = db.session.get(FeedbackRound, data.round_id) if data.round_id else None
+    if survey is None and rnd is None:
+        problems["survey_id"] = "Choose the survey or the feedback round to invite members to."
+        return None
+    if survey is not None and rnd is not None:
+        problems["round_id"] = "Choose a survey or a feedback round, not both."
+        return None
+    if rnd is not None:
+        if rnd.status == RoundStatus.CLOSED or rnd.closes_at <= now:
+            problems["round_id"] = (f"The feedback round \u201c{rnd.name}\u201d is closed: "
+                                    "members can no longer rate in it, so nobody can be "
+                                    "invited.")
+        elif rnd.status != RoundStatus.OPEN:
+            problems["round_id"] = (f"The feedback round \u201c{rnd.name}\u201d is not open "
+                                    "yet: open it before inviting members.")
     elif survey.status == SurveyStatus.CLOSED or (survey.closes_at and survey.closes_at <= now):
         problems["survey_id"] = (f"The survey \u201c{survey.title}\u201d is closed: members "
                                  "can no longer answer it, so nobody can be invited.")
     elif survey.status != SurveyStatus.OPEN:
         problems["survey_id"] = (f"The survey \u201c{survey.title}\u201d is not open yet: "
                                  "open it before inviting members.")
+    return Target(survey, rnd)
+
+
+def validate(data: CampaignInput, now: datetime | None = None) -> tuple[Target, datetime]:
+    """Every check of a new campaign; raises CampaignInvalid with a message per field."""
+    now = now or now_utc()
+    problems: dict[str, str] = {}
+    target = _target(data, now, problems)
+    survey = target.survey if target else None
     send_at = data.send_at or now
     if data.send_at is not None and data.send_at < now - PAST_GRACE:
         problems["send_at"] = ("The send time is in the past. Leave it empty to send now, "
@@ -122,8 +160,9 @@ def validate(data: CampaignInput, now: datetime | None = None) -> tuple[Survey, 
         problems["stop_at"] = "Choose a stop date: no invitation or reminder goes out after it."
     elif data.stop_at <= send_at:
         problems["stop_at"] = "The stop date must be after the send time."
-    elif survey is not None and survey.closes_at and data.stop_at > survey.closes_at:
-        problems["stop_at"] = (f"The survey closes on {texts.closes_label(survey.closes_at)}: "
+    elif target is not None and target.closes_at and data.stop_at > target.closes_at:
+        what = "feedback round" if target.round is not None else "survey"
+        problems["stop_at"] = (f"The {what} closes on {texts.closes_label(target.closes_at)}: "
                                "the stop date cannot be later.")
     if data.reminder_count < 0 or data.reminder_count > 10:
         problems["reminder_count"] = "Send between 0 and 10 reminders."
@@ -151,23 +190,27 @@ def validate(data: CampaignInput, now: datetime | None = None) -> tuple[Survey, 
         dim = segments.get(key)
         if dim is None or any(c not in dim.codes for c in codes):
             problems["audience_kind"] = "Choose segments from the lists."
-    if ("audience_kind" not in problems and survey is not None
+    if ("audience_kind" not in problems and target is not None
             and audience_size(data.audience_kind, data.audience_segments, survey) == 0):
         problems["audience_kind"] = (
             "This audience has no addresses: nobody on the "
             + ("roster" if data.audience_kind == AudienceKind.ROSTER
                else "list of verified members")
-            + " matches the chosen segments and the survey's audience.")
+            + " matches the chosen segments"
+            + (" and the survey's audience." if survey is not None else "."))
     if problems:
         raise CampaignInvalid(problems)
-    return survey, send_at
+    return target, send_at
 
 
 def create_campaign(actor: User, data: CampaignInput) -> Campaign:
     """Create the campaign, fix its audience and schedule its invitation."""
-    survey, send_at = validate(data)
+    target, send_at = validate(data)
+    survey = target.survey
     campaign = Campaign(
-        name=data.name.strip()[:120] or survey.title[:120], survey_id=survey.id,
+        name=data.name.strip()[:120] or target.title[:120],
+        survey_id=survey.id if survey else None,
+        round_id=target.round.id if target.round else None,
         audience_kind=data.audience_kind, audience_segments=data.audience_segments,
         subject=data.subject, body=data.body, reminder_subject=data.reminder_subject,
         reminder_body=data.reminder_body, send_at=send_at, reminder_count=data.reminder_count,
@@ -177,12 +220,13 @@ def create_campaign(actor: User, data: CampaignInput) -> Campaign:
     count = add_recipients(campaign, survey)
     outbox.enqueue(WAVE_TASK, {"campaign_id": campaign.id, "wave": 0}, run_at=send_at)
     audit.record(actor, "campaign.create", campaign,
-                 {"survey_id": survey.id, "recipients": count, "send_at": send_at.isoformat(),
+                 {"survey_id": campaign.survey_id, "round_id": campaign.round_id,
+                  "recipients": count, "send_at": send_at.isoformat(),
                   "reminders": data.reminder_count})
     return campaign
 
 
-def add_recipients(campaign: Campaign, survey: Survey) -> int:
+def add_recipients(campaign: Campaign, survey: Survey | None) -> int:
     """Copy the audience into campaign_recipients, each with its link's hash."""
     key = links.key()
     table = CampaignRecipient.__table__
@@ -215,25 +259,26 @@ def stop_campaign(actor: User, campaign_id: int) -> Campaign:
     return campaign
 
 
-def sample_values(survey: Survey, name: str) -> dict[str, str]:
-    return {"name": name, "survey": survey.title,
+def sample_values(target: Target, name: str) -> dict[str, str]:
+    return {"name": name, "survey": target.title,
             "link": external_url("campaigns.follow", token=EXAMPLE_TOKEN),
-            "closes": texts.closes_label(survey.closes_at)}
+            "closes": texts.closes_label(target.closes_at)}
 
 
 def preview(data: CampaignInput, actor: User) -> dict[str, str]:
     """The invitation (and reminder) as the member would read them, with sample values."""
-    survey = db.session.get(Survey, data.survey_id) if data.survey_id else None
-    if survey is None:
-        raise CampaignInvalid({"survey_id": "Choose the survey to invite members to."})
-    problems = {}
+    problems: dict[str, str] = {}
+    target = _target(data, now_utc(), problems)
+    if target is None:
+        raise CampaignInvalid(problems)
+    problems = {}  # a closed target still previews; creating the campaign says so
     for name, text, need_link in (("subject", data.subject, False), ("body", data.body, True)):
         found = texts.problems(text or "", need_link=need_link)
         if found:
             problems[name] = found[0]
     if problems:
         raise CampaignInvalid(problems)
-    values = sample_values(survey, actor.display_name)
+    values = sample_values(target, actor.display_name)
     footer = texts.fill_footer(external_url("campaigns.unsubscribe", token=EXAMPLE_TOKEN),
                                external_url("campaigns.preferences", token=EXAMPLE_TOKEN))
     out = {"subject": texts.fill(data.subject, values),
@@ -248,4 +293,5 @@ def test_send(data: CampaignInput, actor: User) -> None:
     """Queue the previewed invitation to the admin's own address only."""
     shown = preview(data, actor)
     queue_mail(actor.email, "[Test] " + shown["subject"], shown["body"])
-    audit.record(actor, "campaign.test_send", ("surveys", data.survey_id))
+    audit.record(actor, "campaign.test_send", ("feedback_rounds", data.round_id) if data.round_id
+                 else ("surveys", data.survey_id))

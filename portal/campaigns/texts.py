@@ -8,9 +8,9 @@ from datetime import datetime
 PLACEHOLDERS = {
     "name": ("the member's display name (or \u201cmember\u201d for a roster address "
              "without an account)"),
-    "survey": "the survey's title",
-    "link": "the personal link to the survey (required)",
-    "closes": "the date the survey closes, or \u201cwhen it closes\u201d",
+    "survey": "the title of the survey, or the name of the feedback round",
+    "link": "the personal link to the survey or round (required)",
+    "closes": "the date the survey or round closes, or \u201cwhen it closes\u201d",
 }
 
 DEFAULT_SUBJECT = "Your views, please: {survey}"
@@ -25,6 +25,20 @@ DEFAULT_REMINDER_BODY = (
     "A short reminder: the survey \u201c{survey}\u201d is open until {closes}, and we "
     "have not yet heard from you.\n\nYour personal link:\n\n{link}\n\n"
     "If you have already taken part, thank you, and please ignore this message.\n")
+
+# A feedback round's texts: its members rate the plan's objectives.
+DEFAULT_ROUND_SUBJECT = "Your views on the strategic plan: {survey}"
+DEFAULT_ROUND_BODY = (
+    "Hello {name},\n\n"
+    "The feedback round \u201c{survey}\u201d is open: tell the association how important "
+    "each objective of its strategic plan is to you, and how well it is doing on it.\n\n"
+    "Your personal link (it works once, and only for you):\n\n{link}\n\n"
+    "The round is open until {closes}.\n\nThank you.\n")
+DEFAULT_ROUND_REMINDER_BODY = (
+    "Hello {name},\n\n"
+    "A short reminder: the feedback round \u201c{survey}\u201d is open until {closes}, and "
+    "we have not yet had your ratings.\n\nYour personal link:\n\n{link}\n\n"
+    "If you have already rated, thank you, and please ignore this message.\n")
 
 FOOTER = (
     "\n--\nYou receive this because you are on the association's member list.\n"

@@ -30,6 +30,7 @@ from portal.models import (
     CampaignWave,
     MailSuppression,
     MessageStatus,
+    Rating,
     SurveyParticipation,
     User,
 )
@@ -44,12 +45,16 @@ TOKEN_SLOT = "TOKEN-SLOT"  # noqa: S105  # nosec B105
 
 
 def took_part_clause(campaign: Campaign):
-    """SQL: this recipient has taken part in the campaign's survey (participation
-    record only: the member's account by id, or by address if it came later)."""
+    """SQL: this recipient has taken part in the campaign's target (the member's
+    account by id, or by address if it came later): for a survey the participation
+    record only (no response is read), for a feedback round a rating in the round."""
     r = CampaignRecipient
     account = sa.func.coalesce(
         r.user_id,
         sa.select(User.id).where(User.email == r.email).correlate(r).scalar_subquery())
+    if campaign.round_id is not None:
+        return sa.exists().where(Rating.round_id == campaign.round_id,
+                                 Rating.user_id == account)
     return sa.exists().where(SurveyParticipation.survey_id == campaign.survey_id,
                              SurveyParticipation.user_id == account)
 
@@ -205,8 +210,8 @@ class Mailer:
 
     @classmethod
     def for_wave(cls, campaign: Campaign, wave: int) -> Mailer:
-        return cls(campaign.id, wave, campaign.survey.title,
-                   texts.closes_label(campaign.survey.closes_at),
+        return cls(campaign.id, wave, campaign.target_title,
+                   texts.closes_label(campaign.target_closes_at),
                    campaign.subject if wave == 0 else campaign.reminder_subject,
                    campaign.body if wave == 0 else campaign.reminder_body,
                    external_url("campaigns.follow", token=TOKEN_SLOT),

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.feedback import FeedbackRound
 from portal.models.survey import Survey
 from portal.models.user import User
 from portal.timeutil import now_utc
@@ -41,7 +42,8 @@ FINAL_STATUSES = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.FAILE
 
 
 class Campaign(db.Model):
-    """An invitation to a survey, sent to an audience at `send_at`, followed by up to
+    """An invitation to a survey or a feedback round (its target: exactly one of
+    `survey_id`, `round_id`), sent to an audience at `send_at`, followed by up to
     `reminder_count` reminders at least `reminder_days` apart to those who have not
     taken part, never after `stop_at`. Wave 0 is the invitation, wave k the k-th
     reminder."""
@@ -56,12 +58,15 @@ class Campaign(db.Model):
         sa.CheckConstraint("reminder_days >= 1", name="reminder_days_positive"),
         sa.CheckConstraint("stop_at > send_at", name="stops_after_sending"),
         sa.CheckConstraint("waves_started >= 0", name="waves_started_positive"),
+        sa.CheckConstraint("(survey_id IS NULL) <> (round_id IS NULL)", name="one_target"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
-    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("surveys.id", ondelete="CASCADE"),
-                                           index=True)
+    survey_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("feedback_rounds.id", ondelete="CASCADE"), index=True)
     audience_kind: Mapped[str] = mapped_column(sa.String(16))
     # {} means nobody is left out; otherwise {dimension: [codes]} as on surveys.
     audience_segments: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
@@ -83,8 +88,33 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=lambda: now_utc())
     stopped_at: Mapped[datetime | None]
 
-    survey: Mapped[Survey] = relationship()
+    survey: Mapped[Survey | None] = relationship()
+    round: Mapped[FeedbackRound | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    # The target, whichever it is ------------------------------------------------
+    @property
+    def target_kind(self) -> str:
+        return "round" if self.round_id is not None else "survey"
+
+    @property
+    def target_title(self) -> str:
+        return self.round.name if self.round is not None else self.survey.title
+
+    @property
+    def target_closes_at(self) -> datetime | None:
+        return self.round.closes_at if self.round is not None else self.survey.closes_at
+
+    @property
+    def private_participation(self) -> bool:
+        """Whether who took part must never be shown per person: an anonymous survey,
+        and a feedback round (ratings are never shown one member at a time)."""
+        return self.round is not None or self.survey.anonymous
+
+    def target_accepts(self, now: datetime) -> bool:
+        if self.round is not None:
+            return self.round.is_open and self.round.closes_at > now
+        return self.survey.accepts_answers(now)
 
     def wave_due_at(self, wave: int) -> datetime:
         """When wave `wave` may go out: the invitation at send_at, each reminder
