@@ -20,6 +20,7 @@ from portal.reports import (
     forms,
     heatmap,
     labels,
+    methods,
     participation,
     pdf,
     queries,
@@ -149,6 +150,12 @@ def summary_view():
     result = summary.build(rnd, reference=_reference())
     return render_template("reports/summary.html", summary=result, dash=result.dash, rnd=rnd,
                            form=form, page="summary")
+
+
+@bp.get("/methods", endpoint="methods")
+def methods_view():
+    """How every figure is made, for the board's analyst (portal/reports/methods.py)."""
+    return render_template("reports/methods.html", m=methods.constants(), page="methods")
 
 
 @bp.get("/priorities", endpoint="dashboard")

@@ -142,6 +142,7 @@ LEADER = [
     ("segments-crossed", "/reports/segments?round={round}&dimension=career_stage"
      "&cross=library_type", 200, False),
     ("trends", "/reports/trends?round={round}", 200, True),
+    ("methods", "/reports/methods", 200, True),
     ("objective", "/reports/objectives/A1?round={round}", 200, True),
     ("comments", "/reports/comments", 200, True),
     ("updates", "/reports/updates/", 200, False),
