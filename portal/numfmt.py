@@ -85,6 +85,18 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{int(n):,} {word}"
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd ..."""
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def rank_range(best: int, worst: int) -> str:
+    """A rank the data settle ("1st") or only narrow ("1st–3rd")."""
+    return ordinal(best) if best == worst else f"{ordinal(best)}–{ordinal(worst)}"
+
+
 def init_app(app) -> None:
     env = app.jinja_env.filters
     env["plural"] = plural
@@ -94,3 +106,4 @@ def init_app(app) -> None:
     env["points"] = points
     env["count"] = count
     env["pvalue"] = pvalue
+    env["rank_range"] = rank_range

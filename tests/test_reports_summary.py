@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from portal import stats
 from portal.extensions import db
-from portal.reports import disagree, labels, queries, summary
+from portal.models import Rating
+from portal.numfmt import ordinal
+from portal.reports import dashboard, disagree, labels, queries, summary
 from tests import factories
 
 
@@ -157,3 +161,38 @@ def test_labels_on_every_page_follow_the_intervals(client, rated, leader, login,
             row = re.search(rf'objectives/{code}\?round=\d+">{code}</a>.*?</tr>', html, re.S)
             assert row and label in row.group(0), (path, code, label)
     assert labels.NOT_CLEAR in labels.LABELS
+
+
+def test_ranks_say_which_objectives_are_clearly_above_which(app, client, rated, leader,
+                                                            login):
+    """The priority table's rank range and the summary's wording come from pairwise
+    tests with Holm's correction on the published shares (checked here against a
+    recomputation from the raw ratings). The closed round reads its final figures."""
+    login(leader)
+    rnd, objs = rated["old"], rated["objs"]
+    shares = []
+    for o in objs:
+        rows = db.session.scalars(sa.select(Rating.importance).where(
+            Rating.round_id == rnd.id, Rating.objective_id == o.id)).all()
+        answered = [v for v in rows if v and v > 0]
+        shares.append((sum(1 for v in answered if v >= 4), len(answered)) if answered else None)
+    expected = stats.rank_ranges(shares)
+    assert any(r is not None and r[0] < r[1] for r in expected)  # some ranks are ranges
+    with app.test_request_context():
+        assert [r.rank for r in dashboard.build(rnd).rows] == expected
+    html = client.get(f"/reports/priorities?round={rnd.id}").get_data(as_text=True)
+    assert "Rank by importance (range)" in html and "Holm" in html
+    csv = client.get(f"/reports/export/dashboard/priorities.csv?round={rnd.id}")
+    assert csv.status_code == 200
+    header = csv.get_data(as_text=True).splitlines()[0]
+    assert "Best rank by importance,Worst rank by importance" in header
+    text = _cards(client.get(f"/reports/?round={rnd.id}").get_data(as_text=True))["priorities"]
+    top = max((s[0] / s[1], i) for i, s in enumerate(shares) if s)[1]
+    best, worst = expected[top]
+    assert best == 1
+    if worst == 1:
+        assert "clearly ahead of every other objective" in text, text
+    else:
+        ranked = sum(1 for r in expected if r)
+        assert (f"ranked 1st–{ordinal(worst)} of {ranked}: clearly in the top {worst}"
+                in text), text

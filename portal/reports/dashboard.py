@@ -33,6 +33,9 @@ class ObjectiveRow:
     objective: Objective
     est: SliceEstimate
     quadrant: str | None
+    # Ranks by the share rating importance 4-5 it could hold (stats.rank_ranges), best
+    # first; None where that share is not shown.
+    rank: tuple[int, int] | None = None
 
 
 @dataclass
@@ -55,6 +58,8 @@ OBJECTIVE_COLUMNS = [
     Column("raters", "Raters"),
     Column("imp_high", "Important (4–5)",
            export_labels=("Important 4-5 %", "Important lower 95%", "Important upper 95%")),
+    Column("imp_rank", "Rank by importance (range)",
+           export_labels=("Best rank by importance", "Worst rank by importance")),
     Column("imp_mean", "Mean importance",
            export_labels=("Mean importance", "Importance lower 95%", "Importance upper 95%")),
     Column("imp_low", "Unimportant (1–2)", export_labels=("Unimportant 1-2 %",)),
@@ -84,8 +89,25 @@ def label_cell(label: str | None, e: SliceEstimate, ref: labels.Reference) -> Ce
     return Cell(label, (label, ref.text), labels.ORDER[label], sub=ref.short)
 
 
+def rankable(e: SliceEstimate) -> tuple[int, int] | None:
+    """(k, n) of the share rating importance 4-5 as published, where the page shows it."""
+    p = e.imp_high
+    if (not e.show_importance or not e.show_share("imp_high") or p.p is None
+            or not privacy.is_reportable_split(p.k, p.n)):
+        return None
+    return p.k, p.n
+
+
+def rank_cell(rank: tuple[int, int] | None, ranked: int) -> Cell:
+    """"1st–3rd" with "of 22" beneath; the share it rests on may be hidden."""
+    if rank is None:
+        return empty_cell(2)
+    return Cell(numfmt.rank_range(*rank), rank, rank, sub=f"of {ranked}")
+
+
 def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
-                    round_id: int, ref: labels.Reference) -> dict[str, Cell]:
+                    round_id: int, ref: labels.Reference,
+                    rank: tuple[int, int] | None = None, ranked: int = 0) -> dict[str, Cell]:
     imp, perf = e.show_importance, e.show_performance
     return {
         "code": Cell(obj.code, (obj.code, obj.text), (obj.domain.position, obj.position),
@@ -95,6 +117,7 @@ def objective_cells(obj: Objective, e: SliceEstimate, quadrant: str | None,
         "raters": count_cell(privacy.suppress_total(e.rows),
                              withheld=privacy.is_reportable(e.rows) and not e.show_rows),
         "imp_high": share_cell(e.imp_high, imp, allowed=e.show_share("imp_high")),
+        "imp_rank": rank_cell(rank, ranked),
         "imp_mean": mean_cell(e.imp_mean, imp, digits=e.digits("imp_mean")),
         "imp_low": share_cell(e.imp_low, imp, with_interval=False,
                               allowed=e.show_share("imp_low")),
@@ -129,16 +152,24 @@ def build(rnd: FeedbackRound, source: str = "summary",
     objectives = queries.report_objectives([rnd.id])
     ests = {o.id: estimate(counts.get((o.id, ""))) for o in objectives}
     ref = labels.reference(reference, list(ests.values()))
-    rows = [ObjectiveRow(o, ests[o.id], labels.classify(ests[o.id], ref)) for o in objectives]
+    ranks = stats.rank_ranges([rankable(ests[o.id]) for o in objectives])
+    rows = [ObjectiveRow(o, ests[o.id], labels.classify(ests[o.id], ref), rank)
+            for o, rank in zip(objectives, ranks, strict=True)]
+    ranked = sum(1 for r in ranks if r is not None)
     dash = Dashboard(rnd, rows, ref, empty=not any(r.est.rows for r in rows))
     table = Table("priorities", f"Priorities by objective, {rnd.name}", OBJECTIVE_COLUMNS,
                   row_header="code",
                   note="Shares and means use answers on the 1–5 scale; “Don't know” is "
-                       "left out. Intervals are 95%: Wilson for shares, t for means, "
-                       "paired t for the gap. Priority class: from the intervals, "
+                       "left out. Intervals are 95%: Wilson for shares, a score interval "
+                       "inside the scale for means and the paired gap (see Methods). Rank: "
+                       "the places an objective could hold by its share rating importance "
+                       "4–5, from pairwise tests with Holm's correction (“1st–3rd”: the "
+                       "data do not settle its order among those). Priority class: from "
+                       "the intervals, "
                        f"compared with {ref.text}; “{labels.NOT_CLEAR}” where an interval "
                        "includes the reference.")
-    table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id, ref) for r in rows]
+    table.rows = [objective_cells(r.objective, r.est, r.quadrant, rnd.id, ref, r.rank, ranked)
+                  for r in rows]
     dash.tables["priorities"] = table
     dash.tables["domains"] = domain_table(rnd, rows)
     dash.tables["participation"] = participation_table(rnd, source)

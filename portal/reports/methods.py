@@ -15,7 +15,7 @@ from portal import privacy, stats
 from portal.disclosure import distribution
 from portal.disclosure import ratings as disclosure_ratings
 from portal.reports import disagree, heatmap, labels, participation, summary, themes, trends
-from portal.stats import crosstab
+from portal.stats import crosstab, ranks
 from portal.stats import survey as survey_stats
 
 
@@ -58,6 +58,7 @@ def constants() -> dict[str, object]:
         "flag_mean": heatmap.MEAN_THRESHOLD,
         "alpha": heatmap.ALPHA,
         "trend_alpha": trends.ALPHA,
+        "rank_alpha": ranks.ALPHA,
         "evidence_cap": disagree.EVIDENCE_CAP,
         "min_expected": crosstab.MIN_EXPECTED,
         "mc_tables": crosstab.MC_TABLES,

@@ -16,7 +16,7 @@ from flask import url_for
 
 from portal import privacy
 from portal.models import FeedbackRound
-from portal.numfmt import count, percent, percent_interval, points, pvalue, signed
+from portal.numfmt import count, percent, percent_interval, points, pvalue, rank_range, signed
 from portal.reports import dashboard, disagree, labels, participation, queries, trends
 from portal.reports.estimates import SliceEstimate
 from portal.survey_results.highlights import SurveyHighlight, board_highlights
@@ -112,15 +112,18 @@ def priorities_card(dash: dashboard.Dashboard) -> Card | None:
     p = top.est.imp_high
     sentence = (f"{name(top.objective)}: {percent(p.p)} of members rate it important "
                 f"({percent_interval(p.lo, p.hi)})")
-    if len(ranked) > 1:
-        second = ranked[1].est.imp_high
-        sentence += (" — the top priority, clearly ahead of the next." if p.lo > second.hi
-                     else f" — the top priority, but not clearly ahead of "
-                          f"{ranked[1].objective.code} (the intervals overlap).")
+    total = sum(1 for r in dash.rows if r.rank is not None)
+    if len(ranked) > 1 and top.rank is not None:
+        worst = top.rank[1]
+        sentence += (" — the top priority, clearly ahead of every other objective."
+                     if worst == 1 else
+                     f" — ranked {rank_range(*top.rank)} of {total}: clearly in the top "
+                     f"{worst}, but not clearly ahead of the others there.")
     else:
         sentence += "."
     details = [f"{name(r.objective)}: {percent(r.est.imp_high.p)} "
-               f"({percent_interval(r.est.imp_high.lo, r.est.imp_high.hi)})."
+               f"({percent_interval(r.est.imp_high.lo, r.est.imp_high.hi)})"
+               + (f", ranked {rank_range(*r.rank)}." if r.rank else ".")
                for r in ranked[1:TOP_N]]
     caveat = ""
     wide = [r.objective.code for r in ranked[:TOP_N] if _share_wide(r.est.imp_high)]

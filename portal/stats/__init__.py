@@ -28,7 +28,9 @@ from scipy import special as _special
 from portal.stats._quantiles import CONFIDENCE, _t, _z
 from portal.stats.bounded import scale_interval, sd_from_interval
 from portal.stats.crosstab import IndependenceTest, independence_test
+from portal.stats.ranks import holm, rank_ranges
 from portal.stats.survey import NpsInterval, nps_interval
+from portal.stats.ztest import two_proportion_test
 
 SCALE = (1, 2, 3, 4, 5)
 SCALE_BOUNDS = (1, 5)
@@ -42,8 +44,8 @@ GAP_BOUNDS = (-4, 4)
 GAP_STEPS = 16
 
 __all__ = ["CONFIDENCE", "GAP_BOUNDS", "GAP_STEPS", "SCALE", "SCALE_BOUNDS", "IndependenceTest",
-           "NpsInterval", "_t", "_z", "independence_test", "nps_interval", "scale_interval",
-           "sd_from_interval"]
+           "NpsInterval", "_t", "_z", "holm", "independence_test", "nps_interval",
+           "rank_ranges", "scale_interval", "sd_from_interval", "two_proportion_test"]
 
 
 # ---------------------------------------------------------------------------
@@ -234,28 +236,6 @@ class Difference:
 
     def beyond_chance(self, alpha: float = 0.05) -> bool:
         return self.p is not None and self.p < alpha
-
-
-def _norm_two_sided(z: float) -> float:
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
-def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | None, float | None]:
-    """Pooled two-proportion z test of p1 = p2: (z, two-sided p).
-
-    Equivalent to the chi-square test of the 2x2 table without continuity
-    correction. Undefined (None, None) when either group is empty; when both
-    groups answer all alike (pooled share 0 or 1) there is no evidence of a
-    difference: (0.0, 1.0).
-    """
-    if n1 <= 0 or n2 <= 0:
-        return None, None
-    pooled = (k1 + k2) / (n1 + n2)
-    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if var <= 0:
-        return 0.0, 1.0
-    z = (k1 / n1 - k2 / n2) / math.sqrt(var)
-    return z, _norm_two_sided(z)
 
 
 def share_test(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
