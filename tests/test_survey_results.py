@@ -380,3 +380,52 @@ def test_crosstab_runs_no_test_over_hidden_cells(as_leader, filled):
                          "&dimension=career_stage")
     assert page.status_code == 200 and "No test: it would need the hidden cells." in \
         page.get_data(as_text=True)
+
+
+def test_crosstab_letters_and_adjusted_residuals_match_scipy(as_leader, survey):
+    """Column-proportion letters and adjusted residuals on the page are those of a
+    recomputation: in a 2x2 table the adjusted residual squared is Pearson's chi-square,
+    and each letter is a two-proportion test below 0.05 after Bonferroni."""
+    from scipy.stats import chi2_contingency
+
+    for i in range(120):
+        factories.add_response(survey, answers(i), career_stage="early" if i < 70 else "mid")
+    db.session.commit()
+    question = survey.question_by_code("q1")
+    columns, rows = summaries.crosstab_table(survey, question, "career_stage", Slice())
+    figures = summaries.crosstab_figures(survey, question, Slice(), columns, rows)
+    shown = [(i, cells) for i, (_l, cells) in enumerate(rows) if any(cells)]
+    table = [cells for _i, cells in shown]
+    ref = chi2_contingency(table, correction=False)
+    first = shown[0][0]
+    assert figures.residuals[first][0] ** 2 == pytest.approx(ref.statistic)
+    # Two columns: one pair, so Bonferroni changes nothing; the letter follows p < 0.05.
+    p = ref.pvalue
+    (a, b) = table[0]
+    cols = [sum(c) for c in zip(*table, strict=True)]
+    higher = 0 if a / cols[0] > b / cols[1] else 1
+    expected = ["", ""]
+    if p < 0.05:
+        expected[higher] = "AB"[1 - higher]
+    assert figures.letters[first] == expected
+    html = as_leader.get(f"/reports/surveys/{survey.id}/crosstab?question=q1"
+                         "&dimension=career_stage").get_data(as_text=True)
+    assert "adjusted residuals" in html and "Bonferroni-corrected within the answer's row" in html
+
+
+def test_column_letters_use_bonferroni_within_the_row():
+    from portal.stats.crosstab import adjusted_residuals, column_letters
+
+    # Three columns, three pairs: p of A against C is about 0.03, which passes alone
+    # but not after multiplying by 3.
+    table = [[30, 25, 19], [20, 25, 31]]
+    from scipy.stats import chi2_contingency
+
+    p_ac = chi2_contingency([[30, 19], [20, 31]], correction=False).pvalue
+    assert 0.05 / 3 < p_ac < 0.05
+    assert column_letters(table) == [["", "", ""], ["", "", ""]]
+    assert column_letters([[45, 25, 10], [5, 25, 40]]) == [["BC", "C", ""], ["", "A", "AB"]]
+    # Empty rows or columns give no residual and no letter.
+    res = adjusted_residuals([[5, 0], [0, 0]])
+    assert res[1] == [None, None] and res[0][1] is None
+    assert column_letters([[5, 0], [3, 0]]) == [["", ""], ["", ""]]

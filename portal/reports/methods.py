@@ -63,6 +63,7 @@ def constants() -> dict[str, object]:
         "min_expected": crosstab.MIN_EXPECTED,
         "mc_tables": crosstab.MC_TABLES,
         "mc_seed": crosstab.MC_SEED,
+        "cell_alpha": crosstab.CELL_ALPHA,
         "nps_add_n": survey_stats.NPS_ADD_N,
         "nps_add_each": survey_stats.NPS_ADD_EACH,
         "min_n": privacy.min_n(),

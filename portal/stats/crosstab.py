@@ -12,10 +12,13 @@ same p for the same table. Rows and columns without any count are left out first
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scipy import special as _special
+
+from portal.stats.ztest import two_proportion_test
 
 MIN_EXPECTED = 5
 MC_TABLES = 9_999
@@ -69,3 +72,53 @@ def independence_test(table: Sequence[Sequence[int]]) -> IndependenceTest | None
     # Ties within float noise count as "at least as extreme".
     at_least = int((chi2(sims) >= stat - 1e-9 * max(1.0, stat)).sum())
     return IndependenceTest(MONTE_CARLO, stat, df, (1 + at_least) / (MC_TABLES + 1))
+
+
+# Cell by cell: which groups differ, and where the table departs from independence.
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CELL_ALPHA = 0.05
+
+
+def adjusted_residuals(table: Sequence[Sequence[int]]) -> list[list[float | None]]:
+    """Haberman's adjusted residual of every cell, (o - e) / sqrt(e (1 - r/N) (1 - c/N))
+    with e = r c / N (r, c the cell's row and column totals): about standard normal
+    under independence, so beyond ±1.96 a cell holds clearly more (or fewer) answers
+    than independence would give. None where the row or column is empty.
+    Haberman (1973), Biometrics 29."""
+    rows = [sum(r) for r in table]
+    cols = [sum(c) for c in zip(*table, strict=True)] if table else []
+    n = sum(rows)
+    out: list[list[float | None]] = []
+    for i, row in enumerate(table):
+        line: list[float | None] = []
+        for j, o in enumerate(row):
+            e = rows[i] * cols[j] / n if n else 0.0
+            var = e * (1 - rows[i] / n) * (1 - cols[j] / n) if n else 0.0
+            line.append((o - e) / math.sqrt(var) if var > 0 else None)
+        out.append(line)
+    return out
+
+
+def column_letters(table: Sequence[Sequence[int]], alpha: float = CELL_ALPHA
+                   ) -> list[list[str]]:
+    """Column-proportion letters, as analysts' tools print them: columns are named A,
+    B, C ...; in each row every pair of columns' shares (cell / column total) is
+    compared with the pooled two-proportion z test, Bonferroni-corrected over the
+    row's pairs, and a cell gets the letter of each column whose share it clearly
+    exceeds. Empty columns take part in no comparison."""
+    cols = [sum(c) for c in zip(*table, strict=True)] if table else []
+    live = [j for j, c in enumerate(cols) if c > 0]
+    pairs = [(a, b) for pos, a in enumerate(live) for b in live[pos + 1:]]
+    out = [["" for _ in row] for row in table]
+    for i, row in enumerate(table):
+        for a, b in pairs:
+            p = two_proportion_test(row[a], cols[a], row[b], cols[b])[1]
+            if p is None or p * len(pairs) >= alpha:
+                continue
+            high, low = (a, b) if row[a] / cols[a] > row[b] / cols[b] else (b, a)
+            out[i][high] += LETTERS[low % len(LETTERS)]
+    for line in out:
+        for j, letters in enumerate(line):
+            line[j] = "".join(sorted(letters))
+    return out

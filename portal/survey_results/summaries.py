@@ -17,6 +17,7 @@ from portal.disclosure import linked
 from portal.disclosure import surveys as disclosure
 from portal.disclosure.distribution import Published
 from portal.models import Survey, SurveyQuestion
+from portal.stats import crosstab as crosstab_stats
 from portal.survey_results import queries
 from portal.survey_results.queries import ALL, Slice
 
@@ -212,11 +213,19 @@ def crosstab_table(survey: Survey, question: SurveyQuestion, dimension: str, whe
 @dataclass
 class CrosstabFigures:
     """Column percentages (None where the cell or its column total is hidden) and the
-    test of independence, run only when every cell and column total is shown."""
+    test of independence, run only when every cell and column total is shown; with
+    the test, each cell's column-proportion letters and adjusted residual (None and
+    "" for an answer left out of the test)."""
 
     col_pct: list[list[float | None]]
     test: stats.IndependenceTest | None
     no_test_reason: str | None
+    letters: list[list[str]] | None = None
+    residuals: list[list[float | None]] | None = None
+
+    @property
+    def column_letters(self) -> str:
+        return crosstab_stats.LETTERS
 
 
 def crosstab_figures(survey: Survey, question: SurveyQuestion, where: Slice,
@@ -235,10 +244,18 @@ def crosstab_figures(survey: Survey, question: SurveyQuestion, where: Slice,
     figures = disclosure.decide_slice(survey, where)
     qf = next((f for f in figures.questions if f.question.id == question.id), None)
     page = dict(qf.figures[0][1].counts) if qf and qf.n and qf.figures else {}
-    kept = [cells for o, (_l, cells) in zip(question.options, rows, strict=True)
-            if page.get(o.id) != 0]
+    in_test = [page.get(o.id) != 0 for o in question.options]
+    kept = [cells for keep, (_l, cells) in zip(in_test, rows, strict=True) if keep]
     if any(n is None for n in totals) or any(c is None for cells in kept for c in cells):
         return CrosstabFigures(col_pct, None, "No test: it would need the hidden cells.")
     test = stats.independence_test(kept)
-    return CrosstabFigures(col_pct, test, None if test else
-                           "No test: fewer than two answers or groups have any respondents.")
+    if not test:
+        return CrosstabFigures(col_pct, None,
+                               "No test: fewer than two answers or groups have any respondents.")
+    letters = iter(crosstab_stats.column_letters(kept))
+    residuals = iter(crosstab_stats.adjusted_residuals(kept))
+    width = len(totals)
+    return CrosstabFigures(
+        col_pct, test, None,
+        [next(letters) if keep else [""] * width for keep in in_test],
+        [next(residuals) if keep else [None] * width for keep in in_test])
