@@ -33,6 +33,7 @@ from portal.auth import mails, services, throttle
 from portal.auth.forms import LoginForm
 from portal.auth.limits import within_signin_limits
 from portal.auth.routes import SSO_ONLY
+from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
 from portal.security import clear_session, start_session
@@ -136,7 +137,13 @@ def before_view():
     for someone else, and answers a signed-out POST with the form again."""
     if not current_user.is_authenticated:
         if request.form.get(SIGNIN_FIELD) != "1":
-            return page(SIGNED_OUT, 401)
+            try:
+                return page(SIGNED_OUT, 401)
+            except PortalError:
+                # Nothing to fill in (no such objective, survey ...): the usual way to
+                # the sign-in page, which tells a visitor nothing about what exists.
+                db.session.rollback()
+                return None
         answer = _sign_in_on_the_spot()
         if answer is not None:
             return answer

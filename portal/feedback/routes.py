@@ -87,6 +87,7 @@ def _comment_again(code: str) -> Again:
 
 
 def _edit_again(comment_id: int) -> Again:
+    cs.get_comment(comment_id)  # a 404 for a comment that is gone (its text is not shown)
     return Again("Save your edited comment again", "save changes",
                  context={"typed_form": EditCommentForm(meta=NO_CSRF),
                           "hints": {"body": MARKDOWN_HINT}})
