@@ -32,7 +32,6 @@ from flask_login import current_user, login_user
 from portal.auth import mails, services, throttle
 from portal.auth.forms import LoginForm
 from portal.auth.limits import within_signin_limits
-from portal.auth.routes import SSO_ONLY
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
@@ -149,7 +148,7 @@ def before_view():
             return answer
     marker = request.form.get(TYPED_BY_FIELD)
     if marker and not hmac.compare_digest(marker, typed_by_digest(current_user.id)):
-        log.warning("resubmit refused: typed for another member user=%s", current_user.id)
+        log.warning("resubmit refused: typed for another member")
         return page(SOMEONE_ELSE, 409, typed_by=current_user.id)
     return None
 
@@ -183,7 +182,7 @@ def _sign_in_on_the_spot():
     db.session.commit()
     user = attempt.user
     if user is not None and not password_allowed(user):
-        form.password.errors.append(SSO_ONLY)
+        form.password.errors.append(services.SSO_ONLY)
         return page(SIGNED_OUT, 403, login_form=form)
     if user is None:
         if attempt.alert_user_id is not None:
@@ -194,7 +193,9 @@ def _sign_in_on_the_spot():
     clear_session()  # no fixation: a new session at every sign-in
     login_user(user, remember=remember)
     start_session(remember)
-    log.info("signed in on a resubmitted form user=%s", user.id)
+    # No user id: on a survey page it would tie the member to the moment of an answer
+    # (the access log writes user=- there too).
+    log.info("signed in on a resubmitted form")
     if attempt.needs_notice:
         when = attempt.earlier.last_failure_at
         flash(f"There were {attempt.earlier.failures} failed attempts to sign in to your "
