@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 from flask import g
+from itsdangerous import URLSafeTimedSerializer
 
 from portal.extensions import db
 from portal.models import Comment, Rating, SurveyDraft
@@ -343,4 +344,47 @@ def test_lockout_applies_on_the_page_too(client, plan, member, open_round, app):
     assert resp.status_code == 429
     assert "Too many attempts" in resp.get_data(as_text=True)
     assert "regional events" in resp.get_data(as_text=True)
+    assert _comments() == []
+
+
+# The token's life, and what never signs in ----------------------------------------------
+
+def test_the_csrf_token_lives_as_long_as_the_session(app, client, login, plan, member,
+                                                     open_round, monkeypatch):
+    import itsdangerous.timed as timed
+
+    login(member)
+    assert app.config["WTF_CSRF_TIME_LIMIT"] is None
+    # A token made eleven hours ago (a tab left open all day, the session kept alive
+    # by other tabs) is still good: only the session's own limits end it.
+    _token(client, "/plan/objectives/A1")
+    with client.session_transaction() as sess:
+        raw = sess["csrf_token"]
+    real = timed.time.time
+    monkeypatch.setattr(timed, "time", type("T", (), {"time": staticmethod(
+        lambda: real() - 11 * 3600)}))
+    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+    monkeypatch.undo()
+    g.pop("csrf_token", None)
+    resp = client.post("/feedback/objectives/A1/comments",
+                       data={"csrf_token": token, "body": TYPED})
+    assert resp.status_code == 302
+    assert [c.body for c in _comments()] == [TYPED]
+
+
+def test_a_get_never_signs_in(client, plan, member):
+    c = factories.make_comment(member, "A1", "First words.")
+    resp = client.get(f"/feedback/comments/{c.id}/edit", query_string={
+        "resubmit_signin": "1", "email": member.email, "password": factories.PASSWORD})
+    assert resp.status_code == 302 and "/auth/login" in resp.location
+    assert "Sign out" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_forged_token_never_signs_in(client, plan, member, open_round):
+    resp = client.post("/feedback/objectives/A1/comments", data={
+        "csrf_token": "forged", "body": TYPED, "resubmit_signin": "1",
+        "email": member.email, "password": factories.PASSWORD})
+    assert resp.status_code == 400
+    _is_kept_page(resp.get_data(as_text=True), SIGNED_OUT, signin=True)
+    assert "Sign out" not in client.get("/").get_data(as_text=True)
     assert _comments() == []
