@@ -147,7 +147,8 @@ def before_view():
         if answer is not None:
             return answer
     marker = request.form.get(TYPED_BY_FIELD)
-    if marker and not hmac.compare_digest(marker, typed_by_digest(current_user.id)):
+    if marker and not hmac.compare_digest(marker.encode(),
+                                          typed_by_digest(current_user.id).encode()):
         log.warning("resubmit refused: typed for another member")
         return page(SOMEONE_ELSE, 409, typed_by=current_user.id)
     return None

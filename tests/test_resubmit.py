@@ -388,3 +388,12 @@ def test_a_forged_token_never_signs_in(client, plan, member, open_round):
     _is_kept_page(resp.get_data(as_text=True), SIGNED_OUT, signin=True)
     assert "Sign out" not in client.get("/").get_data(as_text=True)
     assert _comments() == []
+
+
+def test_a_marker_that_is_not_a_digest_is_refused_not_a_500(client, login, plan, member,
+                                                            open_round):
+    login(member)
+    resp = client.post_form("/feedback/objectives/A1/comments",
+                            {"body": TYPED, "typed_by": "é" * 40})
+    assert resp.status_code == 409
+    assert _comments() == []
