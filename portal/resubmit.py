@@ -46,6 +46,9 @@ STALE_FORM = ("This form expired, so nothing was saved yet. Send it again; what 
               "is kept below.")
 SOMEONE_ELSE = ("This was typed while a different member was signed in, so nothing was "
                 "sent. Check it and send it only if it is yours.")
+UNVERIFIED = ("You are signed in, but your e-mail address is not verified yet, so nothing "
+              "was saved. Verify it with the link we sent you, then send this again; what "
+              "you typed is kept below.")
 SIGNIN_FIELD = "resubmit_signin"
 TYPED_BY_FIELD = "typed_by"
 
@@ -146,6 +149,9 @@ def before_view():
         answer = _sign_in_on_the_spot()
         if answer is not None:
             return answer
+        if not current_user.is_verified:
+            # The view would answer with the verification page alone: keep the text.
+            return page(UNVERIFIED, 403)
     marker = request.form.get(TYPED_BY_FIELD)
     if marker and not hmac.compare_digest(marker.encode(),
                                           typed_by_digest(current_user.id).encode()):

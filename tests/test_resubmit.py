@@ -14,7 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from portal.extensions import db
 from portal.models import Comment, Rating, SurveyDraft
-from portal.resubmit import SIGNED_OUT, SOMEONE_ELSE, STALE_FORM
+from portal.resubmit import SIGNED_OUT, SOMEONE_ELSE, STALE_FORM, UNVERIFIED
 from tests import factories
 from tests.conftest import CSRF_RE
 
@@ -397,3 +397,32 @@ def test_a_marker_that_is_not_a_digest_is_refused_not_a_500(client, login, plan,
                             {"body": TYPED, "typed_by": "é" * 40})
     assert resp.status_code == 409
     assert _comments() == []
+
+
+def test_keep_me_signed_in_needs_no_password_on_the_page(client, login, plan, member,
+                                                         open_round):
+    login(member, remember=True)
+    token = _token(client, "/plan/objectives/A1")
+    _lose_session(client)  # the remember-me cookie stays
+    resp = client.post("/feedback/objectives/A1/comments",
+                       data={"csrf_token": token, "body": TYPED})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    _is_kept_page(html, STALE_FORM, signin=False)
+    resp = client.post("/feedback/objectives/A1/comments",
+                       data={**_page_fields(html), "body": TYPED})
+    assert resp.status_code == 302
+    assert [(c.user_id, c.body) for c in _comments()] == [(member.id, TYPED)]
+
+
+def test_an_unverified_member_signing_in_on_the_page_keeps_the_text(client, plan,
+                                                                     open_round):
+    unverified = factories.make_user(email="new@example.org", verified=False)
+    token = _token(client, "/auth/login")
+    resp = client.post("/feedback/objectives/A1/comments", data={
+        "csrf_token": token, "body": TYPED, "resubmit_signin": "1",
+        "email": unverified.email, "password": factories.PASSWORD})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 403
+    _is_kept_page(html, UNVERIFIED, signin=False)
+    assert "regional events" in html and _comments() == []
