@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import resubmit
 from portal.errors import PortalError
 from portal.extensions import db, login_manager
 from portal.security import Unverified
@@ -54,6 +55,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(err):
         log.warning("csrf rejected rule=%s", request.url_rule.rule if request.url_rule else "-")
+        if resubmit.renderer_for(request.endpoint) is not None:
+            # A member form: it comes back filled in, with a fresh token.
+            _safe_current_user()
+            try:
+                return resubmit.stale_form()
+            except PortalError:  # the objective, survey ... is gone: nothing to fill in
+                db.session.rollback()
         return render_error(400, "Your form expired or was sent from elsewhere. "
                                  "Please reload the page and try again.")
 

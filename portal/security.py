@@ -198,6 +198,14 @@ def _under(rule: str, prefix: str) -> bool:
 def _enforce_access():
     if is_public(request.endpoint):
         return None
+    if _keeps_typed():
+        # A member form sent after its session ended: the form comes back filled in
+        # (with sign-in fields) instead of a redirect that loses what was typed.
+        from portal import resubmit
+
+        answer = resubmit.before_view()
+        if answer is not None:
+            return answer
     if not current_user.is_authenticated:
         log.info("sign-in required %s %s", request.method,
                  request.url_rule.rule if request.url_rule else "-")
@@ -208,6 +216,13 @@ def _enforce_access():
     if _under(rule, LEADER_PREFIX) and not current_user.is_leader:
         abort(403)
     return None
+
+
+def _keeps_typed() -> bool:
+    """A POST to a member form marked with `portal.resubmit.keeps_typed`."""
+    if request.method != "POST" or request.endpoint is None:
+        return False
+    return hasattr(current_app.view_functions.get(request.endpoint), "_keeps_typed")
 
 
 # Session lifetime ------------------------------------------------------------------
@@ -271,10 +286,15 @@ def _enforce_session_limits():
         session["remember"] = True
         return None
     if _session_expired(now):
+        user_id = current_user.id
         logout_user()
         clear_session()
-        flash("You were signed out after a period of inactivity. Please sign in again.",
-              "info")
+        if _keeps_typed():
+            # The page that answers says so itself, and keeps what was typed.
+            g.resubmit_typed_by = user_id
+        else:
+            flash("You were signed out after a period of inactivity. Please sign in again.",
+                  "info")
         return None
     if now - session["seen_at"] >= SEEN_AT_STEP:
         session["seen_at"] = now

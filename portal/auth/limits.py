@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, request
+from limits import parse_many
 
 from portal.extensions import limiter
 from portal.netaddr import client_ip
@@ -53,3 +54,21 @@ def resend_limits(view):
     account, counted by the signed-in user rather than a typed address, and per IP."""
     view = limiter.limit(_per_account, key_func=_signed_in_key, methods=["POST"])(view)
     return limiter.limit(_per_ip, key_func=client_ip, methods=["POST"])(view)
+
+
+# The sign-in page's endpoint: a sign-in typed on another page (a member form sent
+# again after the session ran out) counts against the same buckets.
+SIGNIN_SCOPE = "auth.login"
+
+
+def within_signin_limits() -> bool:
+    """Count one sign-in attempt against the sign-in page's per-IP and per-account
+    limits; False when either is exhausted (the attempt must then not be tried)."""
+    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    prefix = [limiter._key_prefix] if limiter._key_prefix else []
+    for spec, key in ((_per_ip(), client_ip()), (_per_account(), account_key())):
+        for item in parse_many(spec):
+            if not limiter.limiter.hit(item, *prefix, key, SIGNIN_SCOPE):
+                return False
+    return True

@@ -37,8 +37,7 @@ from portal.urls import safe_next
 log = logging.getLogger("portal.security")
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-SSO_ONLY = ("Your association signs you in to the portal: use its button above instead of a "
-            "password or an e-mailed link.")
+SSO_ONLY = services.SSO_ONLY
 
 
 def _sign_in(user, remember: bool) -> None:

@@ -21,6 +21,8 @@ from portal.timeutil import now_utc
 log = logging.getLogger("portal.security")
 
 BAD_CREDENTIALS = "That e-mail address and password do not match an account."
+SSO_ONLY = ("Your association signs you in to the portal: use its button above instead of a "
+            "password or an e-mailed link.")
 
 
 class SigninThrottled(PortalError):

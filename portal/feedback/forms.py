@@ -66,10 +66,12 @@ class RatingForm(PortalForm):
     performance = ScaleField(PERFORMANCE_QUESTION, PERFORMANCE_LABELS)
 
 
-def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> FlaskForm:
+def domain_rating_form(objectives, ratings=None, submitted: bool = False,
+                       meta: dict | None = None) -> FlaskForm:
     """One form for a whole domain: an importance and a performance scale per objective.
 
     Shown with the member's saved ratings; read from the request when `submitted`.
+    `meta` goes to the form (no CSRF field on a page that carries its own token).
     """
 
     class DomainRatingForm(PortalForm):
@@ -87,8 +89,8 @@ def domain_rating_form(objectives, ratings=None, submitted: bool = False) -> Fla
         data[f"importance_{obj_id}"] = r.importance
         data[f"performance_{obj_id}"] = r.performance
     if submitted:
-        return DomainRatingForm()
-    return DomainRatingForm(formdata=None, data=data)
+        return DomainRatingForm(meta=meta or {})
+    return DomainRatingForm(formdata=None, data=data, meta=meta or {})
 
 
 class CommentForm(PortalForm):

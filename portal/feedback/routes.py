@@ -32,6 +32,7 @@ from portal.feedback.queries import comment_page_for_thread
 from portal.models import ActivityKind, MailSuppression
 from portal.models.activity import DELIVERY_LABELS, KIND_LABELS
 from portal.plan import queries as plan_queries
+from portal.resubmit import Again, keeps_typed
 from portal.rounds.services import current_round
 from portal.security import public, verified_required
 from portal.urls import safe_next
@@ -51,9 +52,51 @@ def _objective_url(objective, **kwargs) -> str:
     return url_for("plan.objective", code=objective.code, **kwargs)
 
 
+# Sent again after the session ran out (portal/resubmit.py) ------------------------
+# Each builds the form from what was posted, without a CSRF field of its own (the
+# page carries a fresh token), and reads nothing a signed-out visitor may not see.
+
+MARKDOWN_HINT = "You can use Markdown: **bold**, *italic*, lists and links."
+HIDE_NAME_HINT = ("Other members will see “A member” instead of your name. Moderators can "
+                  "still see who wrote it.")
+NO_CSRF = {"csrf": False}
+
+
+def _rating_again(code: str) -> Again:
+    obj = services.find_objective(code)
+    return Again(f"Send your rating of objective {obj.code} again", "save my rating",
+                 context={"typed_form": RatingForm(meta=NO_CSRF)})
+
+
+def _domain_ratings_again(code: str) -> Again:
+    dom = plan_queries.get_domain(code.upper())
+    if dom is None:
+        raise NotFound(f"There is no domain with the code '{code}'.")
+    form = domain_rating_form(dom.active_objectives, submitted=True, meta=NO_CSRF)
+    return Again(f"Send your ratings of domain {dom.code} again", "save my ratings",
+                 context={"typed_form": form})
+
+
+def _comment_again(code: str) -> Again:
+    obj = services.find_objective(code)
+    form = CommentForm(meta=NO_CSRF)
+    kind = "reply" if (form.parent_id.data or "").strip() else "comment"
+    return Again(f"Send your {kind} on objective {obj.code} again", f"post {kind}",
+                 context={"typed_form": form,
+                          "hints": {"body": MARKDOWN_HINT, "hide_name": HIDE_NAME_HINT}})
+
+
+def _edit_again(comment_id: int) -> Again:
+    cs.get_comment(comment_id)  # a 404 for a comment that is gone (its text is not shown)
+    return Again("Save your edited comment again", "save changes",
+                 context={"typed_form": EditCommentForm(meta=NO_CSRF),
+                          "hints": {"body": MARKDOWN_HINT}})
+
+
 # Ratings --------------------------------------------------------------------------
 
 @bp.post("/objectives/<code>/rating")
+@keeps_typed(_rating_again)
 @verified_required
 def rate(code: str):
     obj = services.find_objective(code)
@@ -77,6 +120,7 @@ def rate(code: str):
 
 
 @bp.post("/domains/<code>/ratings")
+@keeps_typed(_domain_ratings_again)
 @verified_required
 def rate_domain(code: str):
     dom = plan_queries.get_domain(code.upper())
@@ -117,6 +161,7 @@ def _reply_page(objective, parent, form, status: int):
 
 
 @bp.post("/objectives/<code>/comments")
+@keeps_typed(_comment_again)
 @verified_required
 def comment(code: str):
     obj = services.find_objective(code)
@@ -167,6 +212,7 @@ def reply(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@keeps_typed(_edit_again)
 @verified_required
 def edit_comment(comment_id: int):
     comment = cs.get_comment(comment_id)

@@ -8,6 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.errors import Conflict
 from portal.extensions import db
+from portal.resubmit import Again, keeps_typed
 from portal.security import verified_required
 from portal.surveys import answers as ans
 from portal.surveys import services, submission
@@ -61,7 +62,27 @@ def _page_url(survey_id: int, number: int, total: int) -> str:
     return url_for("surveys.section", survey_id=survey_id, number=number)
 
 
+def _section_again(survey_id: int, number: int) -> Again:
+    """A section sent after the session ran out: the questions with what was typed,
+    kept only in the page (never stored for a member who is not signed in)."""
+    if current_user.is_authenticated:
+        survey = services.get_open_survey(survey_id, _user())
+        page = services.page_for(survey, _user())
+        sec = page.section(number)
+        questions = ans.visible_questions(sec, page.answers)
+    else:
+        survey, sec, questions = services.section_typed_by_visitor(survey_id, number,
+                                                                   request.form)
+    action = request.form.get("action", "next")
+    return Again(f"Send your answers to “{sec.title}” again", "save your answers",
+                 fields_template="surveys/_resubmit_fields.html",
+                 stylesheet="css/surveys.css",
+                 context={"survey": survey, "questions": questions, "values": request.form,
+                          "survey_action": action if action in services.ACTIONS else "next"})
+
+
 @bp.route("/<int:survey_id>/sections/<int:number>", methods=["GET", "POST"])
+@keeps_typed(_section_again)
 @verified_required
 def section(survey_id: int, number: int):
     survey = services.get_open_survey(survey_id, _user())

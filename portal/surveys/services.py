@@ -120,6 +120,24 @@ def get_open_survey(survey_id: int, user: User) -> Survey:
     return survey
 
 
+# The buttons of a section page.
+ACTIONS = ("next", "previous", "save")
+
+
+def section_typed_by_visitor(survey_id: int, number: int, form: MultiDict
+                             ) -> tuple[Survey, SurveySection, list[SurveyQuestion]]:
+    """For a section sent by someone whose session ran out: the open survey, the
+    section and only the questions the form carries answers to (nothing else of a
+    members' survey is shown to a visitor who is not signed in)."""
+    survey = db.session.get(Survey, survey_id, options=[with_structure()])
+    if survey is None or survey.is_draft or not 1 <= number <= len(survey.sections):
+        raise NotFound("There is no such survey.")
+    if not survey.accepts_answers():
+        raise Conflict("This survey is closed and no longer accepts answers.")
+    sec = survey.sections[number - 1]
+    return survey, sec, [q for q in sec.questions if ans.has_input(q, form)]
+
+
 def has_participated(survey: Survey, user: User) -> bool:
     return db.session.get(SurveyParticipation, (survey.id, user.id)) is not None
 
@@ -228,7 +246,7 @@ def save_section(survey: Survey, user: User, number: int, form: MultiDict, actio
     updated page and the section number to show next (total+1 = review).
     Raises SectionErrors with a message per question; nothing is stored then.
     """
-    if action not in ("next", "previous", "save"):
+    if action not in ACTIONS:
         raise PortalError("Unknown action.")
     draft = _writable_draft(survey, user, create=True)
     page = Page(survey, dict(draft.answers or {}), list(draft.completed_sections or []),
