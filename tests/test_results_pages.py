@@ -219,6 +219,7 @@ def test_a_leader_publishes_early_and_it_is_audited(client, login, leader, plan)
     assert "When members see this round" in _page(client, "/results/publishing")
     resp = _release(client, rnd, "now")
     assert resp.status_code == 302 and resp.location.endswith("/results/publishing")
+    assert "Saved for &#39;Autumn&#39;. Published early on" in _page(client, resp.location)
     db.session.refresh(rnd)
     assert rnd.results_release == "now" and rnd.results_released_at is not None
     event = db.session.scalar(sa.select(AuditEvent).where(
@@ -259,6 +260,20 @@ def test_an_unknown_choice_is_a_400_and_an_unknown_round_a_404(client, login, le
     assert _release(client, type("R", (), {"id": rnd.id + 50})(), "now").status_code == 404
 
 
+def test_a_closed_round_is_shown_or_kept_back(client, login, leader, plan):
+    rnd = factories.make_past_round("Old", status="closed")
+    login(leader)
+    page = _page(client, "/results/publishing")
+    assert "Published: the round has closed." in page and "Keep them from members" in page
+    assert (f'<input id="round-{rnd.id}-release-1" name="round-{rnd.id}-release" required '
+            'type="radio" value="hidden">') in page
+    assert 'value="now"' not in page
+    assert _release(client, rnd, "now").status_code == 400    # only for open rounds
+    assert _release(client, rnd, "hidden").status_code == 302
+    db.session.refresh(rnd)
+    assert rnd.results_release == "hidden"
+
+
 def test_members_cannot_choose(client, login, member, plan):
     rnd = factories.make_past_round(status="open")
     login(member)
@@ -266,3 +281,21 @@ def test_members_cannot_choose(client, login, member, plan):
     assert _release(client, rnd, "now").status_code == 403
     db.session.refresh(rnd)
     assert rnd.results_release == "on_close"
+
+
+def test_the_page_costs_the_same_queries_whatever_the_actions(client, login, member, leader,
+                                                              closed_round, query_counter):
+    login(member)
+    _page(client)                                   # warm up (session, caches)
+    with query_counter() as few:
+        _page(client)
+    for code in ("A1", "A2", "A3", "A4", "B1", "C2"):
+        for i in range(3):
+            db.session.add(Action(objective_id=factories.objective(code).id,
+                                  title=f"Action {i} on {code}", due_on=date(2027, 1, 1),
+                                  status="planned", published=True, owner_id=leader.id))
+    db.session.commit()
+    with query_counter() as many:
+        page = _page(client)
+    assert "Action 2 on C2" in page
+    assert len(many) == len(few), many

@@ -46,7 +46,6 @@ from portal.models.comments import (
     UpdateStatus,
 )
 from portal.models.feedback import (
-    RESULTS_RELEASE_LABELS,
     FeedbackRound,
     Rating,
     ResultsRelease,
@@ -164,7 +163,6 @@ __all__ = [
     "VerifiedSegment",
     "RoundStatus",
     "ResultsRelease",
-    "RESULTS_RELEASE_LABELS",
     "User",
     "QuestionType",
     "Survey",

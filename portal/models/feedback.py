@@ -37,13 +37,6 @@ class ResultsRelease(enum.StrEnum):
     NOW = "now"
 
 
-RESULTS_RELEASE_LABELS = {
-    ResultsRelease.HIDDEN: "Not published to members",
-    ResultsRelease.ON_CLOSE: "Published when the round closes",
-    ResultsRelease.NOW: "Published now",
-}
-
-
 class FeedbackRound(TimestampMixin, db.Model):
     """A period in which members rate objectives. At most one is open at a time."""
 

@@ -161,6 +161,18 @@ class ObjectiveResult:
     uncertain: bool
     actions: list[ActionLine] = field(default_factory=list)
 
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        return (self.raters, self.imp_high, self.perf_high, self.gap)
+
+    @property
+    def one_reason(self) -> str | None:
+        """The reason, when every figure is withheld for the same one (said once)."""
+        reasons = {f.reason for f in self.figures}
+        if all(f.withheld for f in self.figures) and len(reasons) == 1:
+            return reasons.pop()
+        return None
+
 
 @dataclass
 class DomainResult:

@@ -13,10 +13,10 @@ from flask_login import current_user
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_error
-from portal.models import RESULTS_RELEASE_LABELS, RoundStatus
+from portal.models import RoundStatus
 from portal.reports import snapshots
 from portal.results import queries, services
-from portal.results.forms import ResultsReleaseForm
+from portal.results.forms import release_form, release_text
 from portal.rounds.services import list_rounds, sync_rounds
 from portal.security import leader_required
 
@@ -60,15 +60,14 @@ def _forms(bound: dict | None = None) -> list[tuple]:
     for rnd in list_rounds():
         form = bound.get(rnd.id) if bound else None
         if form is None:
-            form = ResultsReleaseForm(formdata=None, prefix=f"round-{rnd.id}",
-                                      release=rnd.results_release)
+            form = release_form(rnd, formdata=None)
         rows.append((rnd, form))
     return rows
 
 
 def _publishing_page(bound: dict | None = None, status: int = 200):
     return render_template("results/publishing.html", rows=_forms(bound),
-                           release_labels=RESULTS_RELEASE_LABELS), status
+                           release_text=release_text), status
 
 
 @bp.get("/publishing")
@@ -86,7 +85,7 @@ def publish(round_id: int):
         rnd = services.get_round(round_id)
     except PortalError:
         abort(404)
-    form = ResultsReleaseForm(prefix=f"round-{rnd.id}")
+    form = release_form(rnd)
     if not form.validate_on_submit():
         return _publishing_page({rnd.id: form}, 400)
     try:
@@ -96,8 +95,6 @@ def publish(round_id: int):
         attach_error(form, exc)
         return _publishing_page({rnd.id: form}, exc.status)
     db.session.commit()
-    label = RESULTS_RELEASE_LABELS[form.release.data]
-    flash(f"Results of '{rnd.name}': {label.lower()}." if changed
-          else f"Nothing changed: the results of '{rnd.name}' stay {label.lower()}.",
-          "success")
+    flash(f"{'Saved' if changed else 'Nothing changed'} for '{rnd.name}'. "
+          f"{release_text(rnd)}", "success")
     return redirect(url_for("results.publishing"))
