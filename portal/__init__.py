@@ -101,13 +101,15 @@ def register_blueprints(app: Flask) -> None:
     from portal.main.routes import bp as main_bp
     from portal.moderation.routes import bp as moderation_bp
     from portal.plan.routes import bp as plan_bp
+    from portal.results.routes import bp as results_bp
     from portal.rounds.routes import bp as rounds_bp
     from portal.sso.routes import bp as sso_bp
     from portal.updates.routes import bp as updates_bp
 
     for bp in (main_bp, plan_bp, auth_bp, sso_bp, account_bp, admin_bp):
         app.register_blueprint(bp)
-    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, actions_bp, campaigns_bp):
+    for bp in (feedback_bp, rounds_bp, moderation_bp, updates_bp, actions_bp, campaigns_bp,
+               results_bp):
         app.register_blueprint(bp)
 
     from portal import reports

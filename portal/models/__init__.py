@@ -45,7 +45,12 @@ from portal.models.comments import (
     ObjectiveUpdate,
     UpdateStatus,
 )
-from portal.models.feedback import FeedbackRound, Rating, RoundStatus
+from portal.models.feedback import (
+    FeedbackRound,
+    Rating,
+    ResultsRelease,
+    RoundStatus,
+)
 from portal.models.jobs import Job, JobStatus
 from portal.models.plan import Domain, Objective, Plan, PlanValue
 from portal.models.report_snapshots import (
@@ -157,6 +162,7 @@ __all__ = [
     "SsoPendingLink",
     "VerifiedSegment",
     "RoundStatus",
+    "ResultsRelease",
     "User",
     "QuestionType",
     "Survey",

@@ -28,6 +28,15 @@ class RoundStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ResultsRelease(enum.StrEnum):
+    """When members see a round's results (portal/results): never, once the round has
+    closed, or now (an open round then shows its leadership snapshot)."""
+
+    HIDDEN = "hidden"
+    ON_CLOSE = "on_close"
+    NOW = "now"
+
+
 class FeedbackRound(TimestampMixin, db.Model):
     """A period in which members rate objectives. At most one is open at a time."""
 
@@ -35,6 +44,8 @@ class FeedbackRound(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("status in ('draft', 'open', 'closed')", name="status_known"),
         sa.CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        sa.CheckConstraint("results_release in ('hidden', 'on_close', 'now')",
+                           name="results_release_known"),
         # At most one open round, enforced by the database even when two requests race.
         sa.Index("uq_feedback_rounds_one_open", "status", unique=True,
                  sqlite_where=sa.text("status = 'open'"),
@@ -50,10 +61,23 @@ class FeedbackRound(TimestampMixin, db.Model):
                                         index=True)
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # What leadership decided members see of the round's results, and when "now" was chosen.
+    results_release: Mapped[str] = mapped_column(
+        sa.String(16), default=ResultsRelease.ON_CLOSE.value,
+        server_default=ResultsRelease.ON_CLOSE.value)
+    results_released_at: Mapped[datetime | None]
 
     @property
     def is_open(self) -> bool:
         return self.status == RoundStatus.OPEN
+
+    @property
+    def results_visible(self) -> bool:
+        """Whether members see the results: a closed round unless leadership kept them
+        back, an open one only when leadership published early. Never a draft."""
+        if self.status == RoundStatus.CLOSED:
+            return self.results_release != ResultsRelease.HIDDEN
+        return self.status == RoundStatus.OPEN and self.results_release == ResultsRelease.NOW
 
     def open(self, now: datetime | None = None) -> None:
         """Open the round. The caller makes sure no other round is open."""

@@ -4,16 +4,16 @@
 Downgrade deletes round campaigns (they have no survey to point at) and makes
 `survey_id` required again.
 
-Revision ID: 0022
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-01 23:40:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0022'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
