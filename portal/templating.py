@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Flask, request, url_for
 
-from portal import numfmt, privacy, segments
+from portal import numfmt, privacy, segments, timezones
 from portal.markdown import render_markdown
 
-
-def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M UTC") -> str:
-    return value.strftime(fmt) if value else ""
-
-
-def format_date(value: date | datetime | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+# Every time on a page is in the reader's zone, named ("3 December 2026, 14:00 EST").
+format_datetime = timezones.format_datetime
+format_date = timezones.format_date
 
 
 # A comment list builds several links per comment (edit, delete, endorse, flag, reply);
@@ -72,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["activity_unread"] = _activity_unread
     app.jinja_env.globals["sso_providers"] = _sso_providers
     app.jinja_env.globals["suppression_reason"] = privacy.suppression_reason
+    app.jinja_env.globals["time_zone_name"] = timezones.current_name
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
