@@ -147,15 +147,22 @@ class ZonedDateTimeField(DateTimeLocalField):
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist):
+        self.skipped: str | None = None
         super().process_formdata(valuelist)
         if self.data is None:
             return
         if not timezones.exists(self.data, self.zone_name):
             typed = self.data.strftime("%-d %B %Y, %H:%M")
             self.data = None
-            raise ValueError(f"{typed} does not exist in {self.zone_name}: the clocks go "
-                             "forward then. Choose a time an hour later or earlier.")
+            self.skipped = (f"{typed} does not exist in {self.zone_name}: the clocks go "
+                            "forward then. Choose a time an hour later or earlier.")
+            return
         self.data = timezones.to_utc(self.data, self.zone_name)
+
+    def post_validate(self, form, validation_stopped):
+        # After the validators: a "required" one would replace this message by its own.
+        if getattr(self, "skipped", None):
+            self.errors = [self.skipped]
 
     def _value(self):
         if self.raw_data:
