@@ -44,7 +44,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     member_number: Mapped[str | None] = mapped_column(sa.String(64))
     # The IANA zone every time is shown in (portal/timezones.py); stored times stay UTC.
-    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    time_zone: Mapped[str] = mapped_column(sa.String(64), server_default="UTC")
 
     # Member segments (portal/segments.py); NULL means not answered.
     career_stage: Mapped[str | None] = mapped_column(sa.String(32))
