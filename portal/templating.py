@@ -66,7 +66,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["activity_unread"] = _activity_unread
     app.jinja_env.globals["sso_providers"] = _sso_providers
     app.jinja_env.globals["suppression_reason"] = privacy.suppression_reason
-    app.jinja_env.globals["time_zone_name"] = timezones.current_name
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date

@@ -150,6 +150,10 @@ def test_account_saves_a_valid_zone(client, member, login):
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, member.id).time_zone == "Asia/Kolkata"
+    # The member's own data download says which zone they chose; its times stay UTC.
+    data = client.get("/account/data").get_json()
+    assert data["profile"]["time_zone"] == "Asia/Kolkata"
+    assert data["profile"]["created_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("bad", ["Mars/Olympus_Mons", "", "UTC; DROP TABLE users", "x" * 300])
@@ -303,3 +307,24 @@ def test_a_campaign_invitation_says_when_the_survey_closes_in_the_recipients_zon
     assert f"(until {local:%-d %B %Y, %H:%M} {local.tzname()})" in mails["chi@example.org"]
     # A roster address without an account has no zone: UTC, named.
     assert f"(until {closes:%-d %B %Y}, 03:30 UTC)" in mails["roster@example.org"]
+
+
+def test_a_survey_schedule_typed_in_paris_is_stored_in_utc_and_shown_back_in_paris(
+        client, login, admin):
+    survey = factories.make_survey(status="draft")
+    admin.time_zone = "Europe/Paris"
+    db.session.commit()
+    login(admin)
+    resp = client.post_form(f"/admin/surveys/{survey.id}", {
+        "title": survey.title, "introduction": "", "anonymous": "y", "objective": "",
+        "opens_at": "2031-07-01T09:00", "closes_at": "2031-12-01T09:00"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    # Summer time in Paris is UTC+2, winter time UTC+1.
+    assert (survey.opens_at, survey.closes_at) == (datetime(2031, 7, 1, 7, 0),
+                                                   datetime(2031, 12, 1, 8, 0))
+    page = client.get(f"/admin/surveys/{survey.id}").get_data(as_text=True)
+    assert "Opens at (Europe/Paris, optional)" in page
+    assert 'value="2031-07-01T09:00"' in page and 'value="2031-12-01T09:00"' in page
+    assert "Scheduled to open 1 July 2031, 09:00 CEST" in page
+    assert "Closes 1 December 2031, 09:00 CET" in page
