@@ -236,9 +236,13 @@ def test_a_campaign_stop_date_typed_in_tokyo_is_stored_in_utc(client, login, adm
         "reminder_subject": "", "reminder_body": "", "send_at": "", "reminder_count": "0",
         "reminder_days": "3", "stop_at": typed, "action": "create"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
-    assert db.session.scalar(sa.select(Campaign)).stop_at == stop
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign.stop_at == stop
     page = client.get(resp.location).get_data(as_text=True)
     assert _local(stop, "Asia/Tokyo").strftime("%-d %B %Y, %H:%M JST") in page
+    # The flash after scheduling names the send time in the admin's zone too.
+    sent = _local(campaign.send_at, "Asia/Tokyo").strftime("%-d %B %Y, %H:%M JST")
+    assert f"the invitation goes out on {sent}." in page
 
 
 # Pages and e-mails in the reader's zone ---------------------------------------------------
@@ -250,6 +254,18 @@ def test_a_page_shows_the_round_closing_in_the_members_zone(client, login, plan,
     login(member)
     html = client.get("/plan/objectives/A1").get_data(as_text=True)
     assert "open until 16 January 2099, 05:00 JST" in html
+
+
+def test_an_admin_sees_the_members_zone_with_times_in_their_own(client, login, admin,
+                                                                 member):
+    member.time_zone = "Australia/Sydney"
+    admin.time_zone = "Europe/London"
+    db.session.commit()
+    login(admin)
+    html = client.get(f"/admin/users/{member.id}").get_data(as_text=True)
+    assert "<dt>Time zone</dt><dd>Australia/Sydney" in html
+    registered = _local(member.created_at, "Europe/London")
+    assert f"{registered:%-d %B %Y, %H:%M} {registered.tzname()}" in html
 
 
 def test_a_stored_zone_that_no_longer_exists_shows_utc_without_failing(client, login, plan,
