@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms.validators import Length
+from wtforms import DateTimeLocalField, SelectField
+from wtforms.validators import Length, ValidationError
 
+from portal import timezones
 from portal.errors import PortalError
 
 # WTForms' default messages name no field ("This field is required."); PortalForm
@@ -130,3 +132,78 @@ class QueryForm(PortalForm):
 
     class Meta:
         csrf = False
+
+
+class ZonedDateTimeField(DateTimeLocalField):
+    """A date and time typed in the editor's own time zone. `data` is the naive UTC the
+    database stores: typed text is read in the zone and converted, a stored value is
+    shown back in the zone. "{zone}" in the label becomes the zone's name, so the field
+    says which clock it reads. A time skipped when clocks go forward is refused."""
+
+    def __init__(self, label=None, validators=None, zone: str | None = None, **kwargs):
+        self.zone_name = timezones.normalise(zone) if zone else timezones.current_name()
+        if isinstance(label, str):
+            label = label.replace("{zone}", self.zone_name)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.skipped: str | None = None
+        super().process_formdata(valuelist)
+        if self.data is None:
+            return
+        if not timezones.exists(self.data, self.zone_name):
+            typed = self.data.strftime("%-d %B %Y, %H:%M")
+            self.data = None
+            self.skipped = (f"{typed} does not exist in {self.zone_name}: the clocks go "
+                            "forward then. Choose a time an hour later or earlier.")
+            return
+        self.data = timezones.to_utc(self.data, self.zone_name)
+
+    def post_validate(self, form, validation_stopped):
+        # After the validators: a "required" one would replace this message by its own.
+        if getattr(self, "skipped", None):
+            self.errors = [self.skipped]
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if self.data is None:
+            return ""
+        local = timezones.to_local(self.data, self.zone_name)
+        return local.strftime(self.format[0])
+
+
+class TimeZoneField(SelectField):
+    """The zones grouped by region, with the person's own zone offered even when it is
+    an older name a browser reported (Asia/Calcutta). Any zone of the tz database is
+    accepted; anything else is refused with a message."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, choices=[], **kwargs)
+        self._offered = timezones.choices()
+
+    def _zone_choices(self) -> list:
+        offered = self._offered
+        if self.data and timezones.is_valid(self.data) and \
+                self.data not in {value for value, _, _ in offered}:
+            offered = [*offered, (self.data, self.data, "Other")]
+        if SelectChoice is None:  # pragma: no cover - older WTForms
+            return [(value, text) for value, text, _ in offered]
+        return [SelectChoice(value, text, optgroup=group or None)
+                for value, text, group in offered]
+
+    def iter_choices(self):
+        self.choices = self._zone_choices()
+        return super().iter_choices()
+
+    def has_groups(self):
+        self.choices = self._zone_choices()
+        return super().has_groups()
+
+    def iter_groups(self):
+        self.choices = self._zone_choices()
+        return super().iter_groups()
+
+    def pre_validate(self, form):
+        if not timezones.is_valid(self.data):
+            raise ValidationError("Choose your time zone from the list.")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Flask, request, url_for
 
-from portal import numfmt, privacy, segments
+from portal import numfmt, privacy, segments, timezones
 from portal.markdown import render_markdown
 
-
-def format_datetime(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M UTC") -> str:
-    return value.strftime(fmt) if value else ""
-
-
-def format_date(value: date | datetime | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+# Every time on a page is in the reader's zone, named ("3 December 2026, 14:00 EST").
+format_datetime = timezones.format_datetime
+format_date = timezones.format_date
 
 
 # A comment list builds several links per comment (edit, delete, endorse, flag, reply);

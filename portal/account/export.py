@@ -64,6 +64,7 @@ def profile_data(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": user.role,
         "member_number": user.member_number,
+        "time_zone": user.time_zone,  # how times are shown; the times here are UTC
         "created_at": _iso(user.created_at),
         "email_verified_at": _iso(user.email_verified_at),
         "last_login_at": _iso(user.last_login_at),

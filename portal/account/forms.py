@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import segments
 from portal.auth.forms import _no_control_characters
-from portal.forms import PortalForm, choice_list, choice_value
+from portal.forms import PortalForm, TimeZoneField, choice_list, choice_value
 
 
 class OptionalRadioField(RadioField):
@@ -37,6 +37,7 @@ class ProfileForm(PortalForm):
         Length(max=80, message="Use at most 80 characters."),
         _no_control_characters,
     ])
+    time_zone = TimeZoneField("Time zone")
 
 
 # One radio group per dimension declared in portal/segments.py.

@@ -37,7 +37,8 @@ def profile():
     if form.validate_on_submit():
         answers = {dim.key: getattr(form, dim.key).data for dim in segments.DIMENSIONS}
         try:
-            services.update_profile(user, form.display_name.data, answers, locked=verified)
+            services.update_profile(user, form.display_name.data, answers, locked=verified,
+                                    time_zone=form.time_zone.data)
         except PortalError as err:
             db.session.rollback()
             attach_error(form, err)

@@ -7,7 +7,7 @@ import time
 
 from flask import current_app
 
-from portal import audit, segments
+from portal import audit, segments, timezones
 from portal.account.export import run_deletion_hooks
 from portal.auth import throttle
 from portal.auth.services import check_password
@@ -19,13 +19,17 @@ log = logging.getLogger("portal.security")
 
 
 def update_profile(user: User, display_name: str, answers: dict[str, str | None],
-                   locked: frozenset[str] | set[str] = frozenset()) -> None:
-    """Set the display name and the segment answers (None = not answered). Segments in
-    `locked` came from the association's records (single sign-on): they keep their value,
-    and an answer that tries to change one is refused."""
+                   locked: frozenset[str] | set[str] = frozenset(),
+                   time_zone: str | None = None) -> None:
+    """Set the display name, the segment answers (None = not answered) and, when given,
+    the time zone every time is shown in. Segments in `locked` came from the
+    association's records (single sign-on): they keep their value, and an answer that
+    tries to change one is refused."""
     name = (display_name or "").strip()
     if not name or len(name) > 80:
         raise PortalError("Enter a display name of 1 to 80 characters.", field="display_name")
+    if time_zone is not None and not timezones.is_valid(time_zone):
+        raise PortalError("Choose your time zone from the list.", field="time_zone")
     for dim in segments.DIMENSIONS:
         code = answers.get(dim.key)
         if not segments.is_valid(dim.key, code):
@@ -34,6 +38,8 @@ def update_profile(user: User, display_name: str, answers: dict[str, str | None]
             raise PortalError(f"{dim.label} comes from your association's records and cannot "
                               "be changed here.", field=dim.key)
     user.display_name = name
+    if time_zone is not None:
+        user.time_zone = time_zone
     for dim in segments.DIMENSIONS:
         if dim.key not in locked:
             setattr(user, dim.key, answers.get(dim.key))

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask import render_template, request
 
+from portal import timezones
 from portal.admin.blueprint import bp
 from portal.admin.forms import AuditFilterForm
 from portal.extensions import db
@@ -25,11 +26,14 @@ def audit_query(form: AuditFilterForm) -> sa.Select:
         stmt = stmt.where(sa.func.lower(AuditEvent.actor_label).contains(needle, autoescape=True))
     if form.target_type.data:
         stmt = stmt.where(AuditEvent.target_type == form.target_type.data.strip())
+    # The days are the admin's (midnight to midnight in their zone), compared in UTC.
+    zone = getattr(form, "zone_name", None)
     if form.date_from.data:
-        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(form.date_from.data, time()))
+        start = timezones.to_utc(datetime.combine(form.date_from.data, time()), zone)
+        stmt = stmt.where(AuditEvent.created_at >= start)
     if form.date_to.data:
-        end = datetime.combine(form.date_to.data, time()) + timedelta(days=1)
-        stmt = stmt.where(AuditEvent.created_at < end)
+        end = datetime.combine(form.date_to.data + timedelta(days=1), time())
+        stmt = stmt.where(AuditEvent.created_at < timezones.to_utc(end, zone))
     return stmt
 
 

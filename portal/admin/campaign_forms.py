@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from wtforms import (
-    DateTimeLocalField,
     IntegerField,
     RadioField,
     SelectField,
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from portal import segments
 from portal.campaigns import texts
 from portal.campaigns.services import CampaignInput
-from portal.forms import PortalForm, choice_list
+from portal.forms import PortalForm, ZonedDateTimeField, choice_list
 from portal.models import AudienceKind
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -39,7 +38,8 @@ class CampaignForm(PortalForm):
                           validators=[DataRequired("Write a subject."), Length(max=200)])
     body = TextAreaField("Message", default=texts.DEFAULT_BODY,
                          validators=[DataRequired("Write the message."), Length(max=20000)])
-    send_at = DateTimeLocalField("Send at (UTC; empty: now)", format=DATETIME_FORMATS,
+    # Typed and shown in the editor's zone; stored as UTC.
+    send_at = ZonedDateTimeField("Send at ({zone}; empty: now)", format=DATETIME_FORMATS,
                                  validators=[Optional()])
     reminder_count = IntegerField(
         "Number of reminders", default=2,
@@ -53,7 +53,7 @@ class CampaignForm(PortalForm):
                                    validators=[Optional(), Length(max=200)])
     reminder_body = TextAreaField("Reminder message", default=texts.DEFAULT_REMINDER_BODY,
                                   validators=[Optional(), Length(max=20000)])
-    stop_at = DateTimeLocalField("Stop date (UTC)", format=DATETIME_FORMATS,
+    stop_at = ZonedDateTimeField("Stop date ({zone})", format=DATETIME_FORMATS,
                                  validators=[InputRequired("Choose a stop date: nothing goes "
                                                            "out after it.")])
 

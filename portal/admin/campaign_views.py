@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import audit, segments
+from portal import audit, segments, timezones
 from portal.admin.blueprint import bp
 from portal.admin.campaign_forms import ACTIONS, CampaignForm
 from portal.admin.forms import ActionForm
@@ -106,8 +106,8 @@ def campaign_new():
             getattr(form, name).errors.append(message)
         return _new_page(form, status=400)
     db.session.commit()
-    when = f"{campaign.send_at:%-d %B %Y at %H:%M}"
-    flash(f"The campaign is scheduled: the invitation goes out {when} UTC.", "success")
+    when = timezones.format_datetime(campaign.send_at)
+    flash(f"The campaign is scheduled: the invitation goes out on {when}.", "success")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
 
 

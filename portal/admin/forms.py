@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal import timezones
 from portal.auth.registration import MODES
 from portal.forms import PortalForm, QueryForm, choice_list
 from portal.models.user import ROLE_LABELS
@@ -101,5 +102,12 @@ class AuditFilterForm(QueryForm):
                          validate_choice=False)
     actor = StringField("Actor contains", validators=[Optional(), Length(max=254)])
     target_type = StringField("Target type", validators=[Optional(), Length(max=64)])
-    date_from = DateField("From (UTC date)", validators=[Optional()])
-    date_to = DateField("To (UTC date)", validators=[Optional()])
+    # Days in the admin's own time zone, named in the labels.
+    date_from = DateField("From (date, {zone})", validators=[Optional()])
+    date_to = DateField("To (date, {zone})", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone_name = timezones.current_name()
+        for field in (self.date_from, self.date_to):
+            field.label.text = field.label.text.replace("{zone}", self.zone_name)

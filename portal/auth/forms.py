@@ -48,6 +48,10 @@ class RegisterForm(PortalForm):
     ])
     password = _password_field("Password", "Choose a password.")
     invite = HiddenField(validators=[Length(max=200)])
+    # Filled by static/js/portal.js with the browser's zone; without it, or with a
+    # name the tz database does not know, the account starts in UTC (never an error:
+    # the member cannot see or fix a hidden field). They change it on My account.
+    time_zone = HiddenField()
 
     def validate_password(self, field) -> None:
         # The password rules run with the other fields, so every problem shows at once

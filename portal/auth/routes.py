@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from portal import timezones
 from portal.auth import mails, registration, services, throttle
 from portal.auth.forms import (
     PASSWORD_HINT,
@@ -56,7 +57,8 @@ def _signed_in_response(attempt: services.Attempt, email: str, remember: bool):
     if attempt.needs_notice:
         when = attempt.earlier.last_failure_at
         flash(f"There were {attempt.earlier.failures} failed attempts to sign in to your "
-              f"account since you last signed in, the latest at {when:%Y-%m-%d %H:%M} UTC. "
+              f"account since you last signed in, the latest on "
+              f"{timezones.format_datetime(when, name=user.time_zone)}. "
               "If they were not you, change your password.", "signin-alert")
     response = redirect(safe_next())
     throttle.set_device_cookie(response, throttle.device_cookie_after_signin(email))
@@ -173,7 +175,8 @@ def register():
     if form.validate_on_submit():
         try:
             result = services.register_user(form.email.data, form.display_name.data,
-                                             form.password.data, invite_token=invite_token)
+                                             form.password.data, invite_token=invite_token,
+                                             time_zone=form.time_zone.data)
         except PortalError as err:
             db.session.rollback()
             attach_error(form, err)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
-from portal import segments
+from portal import segments, timezones
 from portal.auth import registration, throttle, tokens
 from portal.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from portal.errors import PortalError
@@ -166,8 +166,9 @@ class Registration:
 
 
 def register_user(email: str, display_name: str, password: str,
-                  invite_token: str | None = None) -> Registration:
-    """Create a member account in line with the registration mode."""
+                  invite_token: str | None = None, time_zone: str | None = None) -> Registration:
+    """Create a member account in line with the registration mode. `time_zone` is the
+    browser's guess; an unknown one (or none) starts the account in UTC."""
     email = normalise_email(email)
     display_name = (display_name or "").strip()
     if not display_name:
@@ -193,7 +194,7 @@ def register_user(email: str, display_name: str, password: str,
         return Registration(user=None, verify_token=None, existing=existing)
 
     user = User(email=email, display_name=display_name, password_hash=hash_password(password),
-                role="member")
+                role="member", time_zone=timezones.normalise(time_zone))
     if roster is not None:
         user.member_number = roster.member_number
         for key in segments.KEYS:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from portal import audit, segments
+from portal import audit, segments, timezones
 from portal.campaigns import links, texts
 from portal.campaigns.waves import WAVE_TASK
 from portal.errors import Conflict, NotFound, PortalError
@@ -174,7 +174,8 @@ def validate(data: CampaignInput, now: datetime | None = None) -> tuple[Target, 
         if last >= data.stop_at:
             problems["reminder_count"] = (
                 f"The last of {data.reminder_count} reminder(s) {data.reminder_days} days "
-                f"apart would go out on {last:%-d %B %Y %H:%M} UTC, after the stop date. "
+                f"apart would go out on {timezones.format_datetime(last)}, after the stop "
+                "date. "
                 "Send fewer reminders, closer together, or stop later.")
     for name, text, need_link in (("subject", data.subject, False), ("body", data.body, True),
                                   ("reminder_subject", data.reminder_subject, False),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import string
 from datetime import datetime
 
+from portal import timezones
+
 PLACEHOLDERS = {
     "name": ("the member's display name (or \u201cmember\u201d for a roster address "
              "without an account)"),
     "survey": "the title of the survey, or the name of the feedback round",
     "link": "the personal link to the survey or round (required)",
-    "closes": "the date the survey or round closes, or \u201cwhen it closes\u201d",
+    "closes": ("the date and time the survey or round closes, in the recipient's time "
+               "zone, or \u201cwhen it closes\u201d"),
 }
 
 DEFAULT_SUBJECT = "Your views, please: {survey}"
@@ -70,8 +73,9 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text.format_map({k: values.get(k, "") for k in PLACEHOLDERS})
 
 
-def closes_label(closes_at: datetime | None) -> str:
-    return f"{closes_at:%-d %B %Y} (UTC)" if closes_at else "it closes"
+def closes_label(closes_at: datetime | None, zone: str | None = None) -> str:
+    """When the survey closes, in `zone` (default: whoever the text is shown to)."""
+    return timezones.format_datetime(closes_at, name=zone) if closes_at else "it closes"
 
 
 def fill_footer(unsubscribe: str, preferences: str) -> str:

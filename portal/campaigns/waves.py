@@ -8,6 +8,7 @@ anonymous survey could not be linked to anyone anyway.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from portal import timezones
 from portal.campaigns import links, texts
 from portal.campaigns.smtp import BulkConnection, Refused, bulk_bytes
 from portal.campaigns.throttle import MustWait, Throttle
@@ -200,7 +202,7 @@ class Mailer:
     campaign_id: int
     wave: int
     survey_title: str
-    closes: str
+    closes_at: datetime | None  # {closes} is written in each recipient's zone
     subject: str
     body: str
     follow: str          # URLs with TOKEN_SLOT where the personal token goes
@@ -210,8 +212,7 @@ class Mailer:
 
     @classmethod
     def for_wave(cls, campaign: Campaign, wave: int) -> Mailer:
-        return cls(campaign.id, wave, campaign.target_title,
-                   texts.closes_label(campaign.target_closes_at),
+        return cls(campaign.id, wave, campaign.target_title, campaign.target_closes_at,
                    campaign.subject if wave == 0 else campaign.reminder_subject,
                    campaign.body if wave == 0 else campaign.reminder_body,
                    external_url("campaigns.follow", token=TOKEN_SLOT),
@@ -219,10 +220,14 @@ class Mailer:
                    external_url("campaigns.preferences", token=TOKEN_SLOT),
                    current_app.config["MAIL_DEFAULT_SENDER"])
 
-    def compose(self, email: str, name: str | None, key: bytes) -> Message:
+    def compose(self, email: str, name: str | None, key: bytes,
+                zone: str | None = None) -> Message:
+        """The message for one recipient; `zone` is their account's time zone (a roster
+        address without an account reads UTC)."""
         token = links.token_for(self.campaign_id, email, key)
         values = {"name": name or "member", "survey": self.survey_title,
-                  "link": self.follow.replace(TOKEN_SLOT, token), "closes": self.closes}
+                  "link": self.follow.replace(TOKEN_SLOT, token),
+                  "closes": _closes(self.closes_at, timezones.normalise(zone))}
         unsubscribe = self.unsubscribe.replace(TOKEN_SLOT, token)
         text = texts.fill(self.body, values) + texts.fill_footer(
             unsubscribe, self.preferences.replace(TOKEN_SLOT, token))
@@ -235,11 +240,17 @@ class Mailer:
                        sender=self.sender, headers=headers)
 
 
+@functools.lru_cache(maxsize=1024)
+def _closes(closes_at: datetime | None, zone: str) -> str:
+    # A wave of thousands shares a handful of zones: each label is formatted once.
+    return texts.closes_label(closes_at, zone)
+
+
 def send_batch(mailer: Mailer, ids: list[int], conn: BulkConnection,
                throttle: Throttle) -> None:
     rows = db.session.execute(
         sa.select(CampaignMessage.id, CampaignMessage.attempts, CampaignRecipient.email,
-                  User.display_name)
+                  User.display_name, User.time_zone)
         .join(CampaignRecipient, CampaignRecipient.id == CampaignMessage.recipient_id)
         .outerjoin(User, User.id == CampaignRecipient.user_id)
         .where(CampaignMessage.id.in_(ids)).order_by(CampaignMessage.id)).all()
@@ -262,7 +273,7 @@ def send_batch(mailer: Mailer, ids: list[int], conn: BulkConnection,
                      attempts=later.attempts - 1)
             db.session.commit()
             raise
-        message = mailer.compose(row.email, row.display_name, key)
+        message = mailer.compose(row.email, row.display_name, key, row.time_zone)
         sent = {"status": MessageStatus.SENT, "sent_at": now_utc(), "lease_until": None,
                 "last_error": None}
         try:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from portal import timezones
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.models import (
@@ -133,7 +134,7 @@ def surveys(user: User, since: datetime | None = None) -> list[Item]:
         at = survey.opened_at or survey.opens_at or survey.created_at
         if since is not None and at <= since:
             continue
-        closes = (f" It closes on {survey.closes_at:%d %B %Y}."
+        closes = (f" It closes on {timezones.format_datetime(survey.closes_at)}."
                   if survey.closes_at else "")
         items.append(Item(ActivityKind.SURVEYS, f"survey:{survey.id}", at,
                           f"Survey waiting for you: {survey.title}",
@@ -159,17 +160,18 @@ def rounds(since: datetime | None = None, now: datetime | None = None) -> list[I
         if rnd.status == RoundStatus.DRAFT:
             at, key = max(rnd.opens_at - SOON, rnd.created_at), f"round-opens:{rnd.id}"
             title, text = (f"Feedback round opening soon: {rnd.name}",
-                           f"It opens on {rnd.opens_at:%d %B %Y}.")
+                           f"It opens on {timezones.format_datetime(rnd.opens_at)}.")
         elif rnd.closes_at <= now + SOON:
             at, key = max(rnd.closes_at - SOON, rnd.opened_at or rnd.opens_at), \
                 f"round-closes:{rnd.id}"
             title, text = (f"Feedback round closing soon: {rnd.name}",
-                           f"It closes on {rnd.closes_at:%d %B %Y}. Rate the objectives "
+                           f"It closes on {timezones.format_datetime(rnd.closes_at)}. "
+                           "Rate the objectives "
                            "before then.")
         else:
             at, key = rnd.opened_at or rnd.opens_at, f"round-opened:{rnd.id}"
             title, text = (f"Feedback round open: {rnd.name}",
-                           f"It closes on {rnd.closes_at:%d %B %Y}.")
+                           f"It closes on {timezones.format_datetime(rnd.closes_at)}.")
         if since is not None and at <= since:
             continue
         items.append(Item(ActivityKind.ROUNDS, key, at, title, text, "main.home", {}))

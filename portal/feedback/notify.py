@@ -20,6 +20,9 @@ through the job queue.
   same link in its text, besides the link to the member's e-mail choices. The link's
   token is the member id signed with a key derived from SECRET_KEY; following it stops
   all bulk mail to the member's address (the `MailSuppression` row campaigns read too).
+
+Every mail is composed in its recipient's time zone (`timezones.shown_in`): the dates a
+survey or round opens and closes read as the member's own clock, with the zone named.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 
+from portal import timezones
 from portal.extensions import db
 from portal.feedback import activity
 from portal.jobs import outbox
@@ -198,8 +202,10 @@ def announce_due(now: datetime | None = None) -> int:
 
     now = now or now_utc()
     queued = 0
+    rounds_in = _per_zone(lambda: {i.key: i for i in activity.rounds(now - activity.SOON, now)})
     for item in activity.rounds(now - activity.SOON, now):
-        queued += _announce(ActivityKind.ROUNDS, item, lambda user: True)
+        queued += _announce(ActivityKind.ROUNDS, item.key,
+                            lambda zone, key=item.key: rounds_in(zone)[key], lambda user: True)
     opened = db.session.scalars(sa.select(Survey).where(
         Survey.status == SurveyStatus.OPEN, Survey.opened_at > now - activity.SOON)
         .order_by(Survey.id)).all()
@@ -208,12 +214,8 @@ def announce_due(now: datetime | None = None) -> int:
             continue
         done = set(db.session.scalars(sa.select(SurveyParticipation.user_id).where(
             SurveyParticipation.survey_id == survey.id)))
-        closes = f" It closes on {survey.closes_at:%d %B %Y}." if survey.closes_at else ""
-        item = activity.Item(ActivityKind.SURVEYS, f"survey:{survey.id}", survey.opened_at,
-                             f"Survey waiting for you: {survey.title}",
-                             f"A new survey is open for you.{closes}", "surveys.show",
-                             {"survey_id": survey.id})
-        queued += _announce(ActivityKind.SURVEYS, item,
+        queued += _announce(ActivityKind.SURVEYS, f"survey:{survey.id}",
+                            _per_zone(lambda s=survey: _survey_item(s)),
                             lambda user, s=survey, d=done: user.id not in d
                             and in_audience(s, user))
     if queued:
@@ -223,8 +225,31 @@ def announce_due(now: datetime | None = None) -> int:
     return queued
 
 
-def _announce(kind: ActivityKind, item: activity.Item, wanted) -> int:
-    already = sa.select(ActivityNotice.user_id).where(ActivityNotice.item == item.key)
+def _survey_item(survey) -> activity.Item:
+    closes = (f" It closes on {timezones.format_datetime(survey.closes_at)}."
+              if survey.closes_at else "")
+    return activity.Item(ActivityKind.SURVEYS, f"survey:{survey.id}", survey.opened_at,
+                         f"Survey waiting for you: {survey.title}",
+                         f"A new survey is open for you.{closes}", "surveys.show",
+                         {"survey_id": survey.id})
+
+
+def _per_zone(build):
+    """`build()`'s result composed in each recipient zone, once per zone (its text
+    names dates, which read differently from one zone to the next)."""
+    made: dict[str, Any] = {}
+
+    def in_zone(zone: str):
+        if zone not in made:
+            with timezones.shown_in(zone):
+                made[zone] = build()
+        return made[zone]
+    return in_zone
+
+
+def _announce(kind: ActivityKind, key: str, item_in, wanted) -> int:
+    """Queue `key`'s "at once" mail; `item_in(zone)` is the item as that zone reads it."""
+    already = sa.select(ActivityNotice.user_id).where(ActivityNotice.item == key)
     users = db.session.scalars(
         sa.select(User).outerjoin(ActivityPreference, ActivityPreference.user_id == User.id)
         .where(User.id.not_in(already), _reachable(),
@@ -233,7 +258,8 @@ def _announce(kind: ActivityKind, item: activity.Item, wanted) -> int:
     for user in users:
         if not wanted(user):
             continue
-        db.session.add(ActivityNotice(user_id=user.id, item=item.key))
+        item = item_in(timezones.normalise(user.time_zone))
+        db.session.add(ActivityNotice(user_id=user.id, item=key))
         _queue(user.id, user.email, item.title, _body(user.display_name, [item], None))
         count += 1
     db.session.flush()
@@ -278,7 +304,8 @@ def _digest_for(user_id: int, period: str, key: str, now: datetime) -> int:
     last = db.session.scalar(sa.select(sa.func.max(ActivityDigest.sent_at)).where(
         ActivityDigest.user_id == user_id, ActivityDigest.period == period))
     since = last or now - PERIODS[period]
-    items = activity.items_for(user, kinds=kinds, since=since, now=now)
+    with timezones.shown_in(user.time_zone):
+        items = activity.items_for(user, kinds=kinds, since=since, now=now)
     db.session.add(ActivityDigest(user_id=user_id, period=period, period_key=key,
                                   items=len(items), sent_at=now))
     db.session.flush()  # the unique key: a second run stops here

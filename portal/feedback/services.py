@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from portal import segments
+from portal import segments, timezones
 from portal.errors import Conflict, NotFound, PortalError
 from portal.extensions import db
 from portal.feedback.sqlutil import upsert
@@ -39,7 +39,7 @@ def no_round_message(now: datetime | None = None) -> str:
     if upcoming is None:
         return "No feedback round is open, so ratings cannot be saved. No round is scheduled yet."
     return (f"No feedback round is open, so ratings cannot be saved. The next round, "
-            f"'{upcoming.name}', opens on {upcoming.opens_at:%-d %B %Y at %H:%M} UTC.")
+            f"'{upcoming.name}', opens on {timezones.format_datetime(upcoming.opens_at)}.")
 
 
 def find_objective(code: str) -> Objective:

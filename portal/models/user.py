@@ -43,6 +43,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     # password change, deactivation): it is part of the id in the cookie.
     session_version: Mapped[int] = mapped_column(default=1)
     member_number: Mapped[str | None] = mapped_column(sa.String(64))
+    # The IANA zone every time is shown in (portal/timezones.py); stored times stay UTC.
+    time_zone: Mapped[str] = mapped_column(sa.String(64), server_default="UTC")
 
     # Member segments (portal/segments.py); NULL means not answered.
     career_stage: Mapped[str | None] = mapped_column(sa.String(32))

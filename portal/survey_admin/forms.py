@@ -8,7 +8,6 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
-    DateTimeLocalField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -20,7 +19,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from portal import segments
-from portal.forms import PortalForm
+from portal.forms import PortalForm, ZonedDateTimeField
 from portal.models.survey import MAX_BREAKDOWN, QUESTION_TYPE_LABELS
 from portal.surveys import definition
 
@@ -37,9 +36,10 @@ class SurveyForm(PortalForm):
     introduction = TextAreaField("Introduction (Markdown)", validators=[Length(max=20000)])
     anonymous = BooleanField("Anonymous: answers are never linked to the member")
     objective = SelectField("Linked objective of the plan", choices=[], validate_choice=True)
-    opens_at = DateTimeLocalField("Opens at (UTC, optional)", format=DATETIME_FORMATS,
+    # Typed and shown in the editor's zone; stored as UTC.
+    opens_at = ZonedDateTimeField("Opens at ({zone}, optional)", format=DATETIME_FORMATS,
                                   validators=[Optional()])
-    closes_at = DateTimeLocalField("Closes at (UTC, optional)", format=DATETIME_FORMATS,
+    closes_at = ZonedDateTimeField("Closes at ({zone}, optional)", format=DATETIME_FORMATS,
                                    validators=[Optional()])
     breakdown = SelectMultipleField(
         "Compare results by", choices={d.key: d.label for d in segments.DIMENSIONS},

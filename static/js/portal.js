@@ -61,6 +61,43 @@
     update(false);
   });
 
+  // The device's time zone: it fills the hidden field of the registration form (the
+  // server keeps it only when the tz database knows it, UTC otherwise) and, on My
+  // account, is offered with one button when the saved zone differs from it.
+  var deviceZone = "";
+  try {
+    deviceZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (err) {
+    deviceZone = "";
+  }
+  if (deviceZone) {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-time-zone-guess]"),
+      function (input) {
+        if (!input.value) {
+          input.value = deviceZone;
+        }
+      });
+    var zoneSelect = document.querySelector(".time-zone-field select");
+    var offered = zoneSelect && Array.prototype.some.call(zoneSelect.options, function (o) {
+      return o.value === deviceZone;
+    });
+    if (offered && zoneSelect.value !== deviceZone) {
+      var offer = document.createElement("p");
+      offer.className = "time-zone-offer";
+      var use = document.createElement("button");
+      use.type = "button";
+      use.className = "button secondary";
+      use.textContent = "Use this device\u2019s time zone: " + deviceZone;
+      use.addEventListener("click", function () {
+        zoneSelect.value = deviceZone;
+        offer.parentNode.removeChild(offer);
+        zoneSelect.focus();
+      });
+      offer.appendChild(use);
+      zoneSelect.insertAdjacentElement("afterend", offer);
+    }
+  }
+
   // Ask before destructive actions marked with data-confirm.
   document.addEventListener("submit", function (event) {
     var form = event.target;
