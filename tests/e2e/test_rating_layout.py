@@ -26,6 +26,7 @@ SCALES_JS = """() => [...document.querySelectorAll('fieldset.scale-question')].m
   choices: [...fs.querySelectorAll('.choice')].map(c => ({
     label: c.querySelector('label').textContent.trim(),
     aside: c.classList.contains('scale-aside'),
+    fits: c.scrollWidth <= c.clientWidth + 1,
     box: c.getBoundingClientRect().toJSON()}))}))"""
 
 
@@ -88,6 +89,7 @@ def assert_grid(scales: list[dict]) -> None:
         assert gaps[-1] > max(gaps[:-1]) + 4, (scale["name"], gaps)
         columns = columns or lefts
         assert lefts == columns, (scale["name"], lefts, columns)
+        assert all(c["fits"] for c in scale["choices"]), scale  # no label sticks out
 
 
 def assert_arrows_follow(stops: list[dict], kind: str, downwards: bool) -> None:
@@ -186,6 +188,24 @@ def test_the_domain_page_is_a_grid_at_1280_px(page, live_app):
     assert "In this domain: 2 of" in page.locator("#rating-progress").inner_text()
     assert_grid(page.evaluate(SCALES_JS))
     screenshot(page, "domain-rating-saved")
+    # The narrowest grid (60rem) still has room for every label; below it, stacked.
+    page.set_viewport_size({"width": 960, "height": 900})
+    assert_grid(page.evaluate(SCALES_JS))
+    page.set_viewport_size({"width": 959, "height": 900})
+    assert_stacked(page.evaluate(SCALES_JS), 959)
+    # A value off the scale (only a forged request can send one): the error shows in
+    # the question's row, the grid holds, and axe finds nothing.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("""(id) => { const r = document.getElementById(id);
+                               r.value = '77'; r.checked = true; }""", f"performance_{ids[2]}-2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my ratings").click()
+    assert page.locator("#error-summary").count() == 1
+    error = page.locator(f"#performance_{ids[2]} .field-error")
+    assert "Choose one of the answers on the scale." in error.inner_text()
+    assert_grid(page.evaluate(SCALES_JS))
+    check_a11y(page, "domain rating with an error at 1280px")
+    screenshot(page, "domain-rating-errors")
     page.set_viewport_size({"width": 375, "height": 800})
     assert_stacked(page.evaluate(SCALES_JS), 375)
     check_a11y(page, "domain rating saved at 375px")
