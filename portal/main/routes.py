@@ -23,7 +23,8 @@ log = logging.getLogger("portal.health")
 def home():
     plan = load_plan_overview()
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    ratings = rating_overview(user, ordered_objectives()) if user is not None else None
+    # Progress per domain for whoever can rate (no extra query for anyone else).
+    ratings = rating_overview(user, ordered_objectives()) if user and user.is_verified else None
     return render_template("main/home.html", plan=plan, open_surveys=_open_surveys(),
                            ratings=ratings)
 
