@@ -118,6 +118,7 @@ def test_rating_a_domain_at_375_px(browser, live_server, live_app):
         assert no_horizontal_scroll(page)
         assert_stacked(page.evaluate(SCALES_JS), 375)
         check_a11y(page, "domain rating at 375px")
+        screenshot(page, "domain-rating")
         ids = _objective_ids(live_app, "A")
         # The arrows run down the stacked scale, from the lowest point to "Don't know".
         page.locator(f"#importance_{ids[0]}-0").focus()
@@ -208,8 +209,8 @@ def test_the_domain_page_is_a_grid_at_1280_px(page, live_app):
     screenshot(page, "domain-rating-errors")
     page.set_viewport_size({"width": 375, "height": 800})
     assert_stacked(page.evaluate(SCALES_JS), 375)
-    check_a11y(page, "domain rating saved at 375px")
-    screenshot(page, "domain-rating")
+    check_a11y(page, "domain rating with an error at 375px")
+    screenshot(page, "domain-rating-errors")
     # The objective page uses the same scales.
     page.goto(page.base + "/plan/objectives/B1")
     assert_stacked(page.evaluate(SCALES_JS), 375)
