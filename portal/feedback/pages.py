@@ -74,6 +74,11 @@ def domain_page(domain: Domain, *, form=None, status: int = 200):
     if form is None and user is not None:  # no form, no session cookie for anonymous readers
         form = domain_rating_form(objectives, rstatus.ratings)
     updated = queries.updated_since_last_visit(user, [o.id for o in objectives])
+    # Where the member stands after saving: this domain, and the next one left to rate.
+    domains = queries.domain_ratings(ordered, rstatus.rated_ids)
+    this_domain = next((d for d in domains if d.code == domain.code), None)
+    next_domain = queries.next_unrated_domain(domains, domain.code)
     return render_template("plan/domain.html", domain=domain, rstatus=rstatus, form=form,
                            rating_objectives=objectives, updated_ids=updated, labels=LABELS,
+                           this_domain=this_domain, next_domain=next_domain,
                            user=user), status

@@ -80,6 +80,62 @@ def rating_status(user: User | None, ordered: list[Objective],
                         next_unrated if rnd is not None else None, ratings)
 
 
+@dataclass(frozen=True)
+class DomainRating:
+    """How many of one domain's active objectives the member rated in the open round."""
+
+    code: str
+    title: str
+    rated: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.rated >= self.total
+
+
+def domain_ratings(ordered: list[Objective], rated_ids: set[int]) -> list[DomainRating]:
+    """The member's progress per domain, in plan order, from the objectives in plan order
+    (with their domains loaded) and the ids they rated: no query of its own."""
+    counts: dict[str, list] = {}
+    for o in ordered:
+        entry = counts.setdefault(o.domain.code, [o.domain.title, 0, 0])
+        entry[1] += o.id in rated_ids
+        entry[2] += 1
+    return [DomainRating(code, title, rated, total)
+            for code, (title, rated, total) in counts.items()]
+
+
+def next_unrated_domain(domains: list[DomainRating], current_code: str | None = None
+                        ) -> DomainRating | None:
+    """The first domain after the current one (going round) with an objective the member
+    has not rated; never the current domain itself."""
+    codes = [d.code for d in domains]
+    start = codes.index(current_code) + 1 if current_code in codes else 0
+    rotation = domains[start:] + domains[:start]
+    return next((d for d in rotation if not d.complete and d.code != current_code), None)
+
+
+@dataclass
+class RatingOverview:
+    """The home page's view of a member's ratings: the round, each domain, what is next."""
+
+    status: RatingStatus
+    domains: dict[str, DomainRating]
+    next_domain: DomainRating | None
+
+
+def rating_overview(user: User | None, ordered: list[Objective]) -> RatingOverview | None:
+    """Progress per domain for a verified member while a round is open, else None."""
+    if user is None or not user.is_verified:
+        return None
+    status = rating_status(user, ordered)
+    if status.round is None:
+        return None
+    domains = domain_ratings(ordered, status.rated_ids)
+    return RatingOverview(status, {d.code: d for d in domains}, next_unrated_domain(domains))
+
+
 def last_rating(user: User, objective: Objective) -> Rating | None:
     """The member's rating of the objective in the most recent round they rated it."""
     return db.session.scalar(

@@ -9,8 +9,9 @@ from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
 from portal.extensions import db, limiter
+from portal.feedback.queries import rating_overview
 from portal.pagecache import anonymous_page
-from portal.plan.queries import load_plan_overview
+from portal.plan.queries import load_plan_overview, ordered_objectives
 from portal.surveys.services import SUBMITTED, surveys_for
 
 bp = Blueprint("main", __name__)
@@ -21,7 +22,11 @@ log = logging.getLogger("portal.health")
 @anonymous_page
 def home():
     plan = load_plan_overview()
-    return render_template("main/home.html", plan=plan, open_surveys=_open_surveys())
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    # Progress per domain for whoever can rate (no extra query for anyone else).
+    ratings = rating_overview(user, ordered_objectives()) if user and user.is_verified else None
+    return render_template("main/home.html", plan=plan, open_surveys=_open_surveys(),
+                           ratings=ratings)
 
 
 def _open_surveys() -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import Domain, Objective, Plan
@@ -36,7 +36,9 @@ def get_objective(code: str) -> Objective | None:
 
 def ordered_objectives(include_retired: bool = False) -> list[Objective]:
     """Objectives in plan order (domain position, then objective position)."""
-    stmt = sa.select(Objective).join(Objective.domain).order_by(Domain.position, Objective.position)
+    # The domain comes in the same query: pages group objectives by domain.
+    stmt = (sa.select(Objective).join(Objective.domain).options(contains_eager(Objective.domain))
+            .order_by(Domain.position, Objective.position))
     if not include_retired:
         stmt = stmt.where(Objective.retired_at.is_(None), Domain.retired_at.is_(None))
     return list(db.session.scalars(stmt))

@@ -63,3 +63,32 @@ def press_and_wait(page, key: str = "Enter") -> None:
 
 def focused_id(page) -> str:
     return page.evaluate("() => document.activeElement ? document.activeElement.id : ''")
+
+
+FOCUSED_RADIO_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el.type !== 'radio') return null;
+  const box = (el.closest('.choice') || el).getBoundingClientRect();
+  return {name: el.name, value: el.value, checked: el.checked,
+          label: el.labels.length ? el.labels[0].textContent.trim() : '',
+          left: Math.round(box.left + window.scrollX), top: Math.round(box.top + window.scrollY)};
+}"""
+
+
+def walk_radio_group(page, key: str = "ArrowRight") -> list[dict]:
+    """From the focused radio, press `key` once per choice of its group, all the way
+    round to where it started; return each stop (value, label and where on the page its
+    choice is drawn) so a test can check that the arrows follow the scale as it is shown. Every
+    stop but the first is checked on arrival: the walk ends on the starting choice."""
+    start = page.evaluate(FOCUSED_RADIO_JS)
+    assert start, f"{page.url}: no radio button has the focus"
+    count = page.evaluate(
+        "(name) => document.querySelectorAll(`input[type=radio][name='${name}']`).length",
+        start["name"])
+    stops = [start]
+    for _ in range(count):
+        page.keyboard.press(key)
+        assert_focus_visible(page)
+        stops.append(page.evaluate(FOCUSED_RADIO_JS))
+    assert stops[-1]["value"] == start["value"] and stops[-1]["checked"], stops
+    return stops[:-1]

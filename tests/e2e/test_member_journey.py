@@ -1,7 +1,8 @@
 """A member's whole journey with the keyboard alone (Tab, Shift+Tab, arrows in radio
 groups, Space, Enter), checked with axe-core and for reflow on every page type it
 visits: register (with a failed first try), verify, sign in, fill the profile, rate
-every objective of a domain in one form, comment, reply, endorse, flag, take the
+every objective of a domain in one form (the arrows follow the scale), go on to the
+next domain and see the progress per domain at home, comment, reply, endorse, flag, take the
 PD-needs survey across its sections with save-and-resume and a failed submit, and
 download their data. A second member then endorses and flags the new member's comment."""
 
@@ -24,6 +25,7 @@ from portal.models import (
     SurveyParticipation,
     User,
 )
+from portal.models.feedback import IMPORTANCE_LABELS
 from tests import factories
 from tests.e2e.conftest import check_page, lookup, sign_in
 from tests.e2e.keyboard import (
@@ -33,9 +35,11 @@ from tests.e2e.keyboard import (
     press_and_wait,
     tab_to,
     type_into,
+    walk_radio_group,
 )
 
 EMAIL = "kim.keyboard@example.org"
+SCALE = (1, 2, 3, 4, 5, 0)  # the points of a rating scale as shown, "Don't know" (0) last
 PASSWORD = "a long keyboard-only passphrase"
 
 
@@ -113,6 +117,13 @@ def rate_domain(page, live_app) -> list[int]:
     assert len(objective_ids) >= 4
     for i, oid in enumerate(objective_ids):
         tab_to(page, f"input[name=importance_{oid}]")
+        if i == 0:
+            # The arrows go along the scale as drawn, left to right, "Don't know" last,
+            # and round again to the first point.
+            stops = walk_radio_group(page, "ArrowRight")
+            assert [s["label"] for s in stops] == [IMPORTANCE_LABELS[v] for v in SCALE], stops
+            lefts = [s["left"] for s in stops]
+            assert lefts == sorted(set(lefts)), stops
         for _ in range(1 + i % 4):
             page.keyboard.press("ArrowRight")
         tab_to(page, f"input[name=performance_{oid}]")
@@ -123,6 +134,10 @@ def rate_domain(page, live_app) -> list[int]:
     tab_to(page, "main button[type=submit]", "Save my ratings")
     press_and_wait(page)
     assert page.locator(".flash").count() >= 1
+    progress = page.locator("#rating-progress").inner_text()
+    n = len(objective_ids)
+    assert f"You have rated {n} of 22 objectives. In this domain: {n} of {n}." in progress
+    assert page.url.endswith("/plan/domains/C#rate")
 
     def stored():
         return db.session.execute(
@@ -135,6 +150,26 @@ def rate_domain(page, live_app) -> list[int]:
     assert all(imp is not None and perf is not None for imp, perf in rows.values()), rows
     assert rows[objective_ids[0]][0] == 2 and rows[objective_ids[0]][1] == 1
     return objective_ids
+
+
+def next_domain_and_home(page) -> None:
+    """After saving, the first Tab from the rating section reaches the next domain to
+    rate; the home page then shows the progress per domain."""
+    tab_to(page, "#rating-progress a.next-domain", limit=3)
+    press_and_wait(page)
+    assert page.url.endswith("/plan/domains/D#rate")
+    assert page.locator("h1").inner_text().startswith("D.")
+    check_page(page, "member next-domain")
+    tab_to(page, '.breadcrumb a[href="/"]', backwards=True)
+    press_and_wait(page)
+    cards = page.locator(".domain-card")
+    assert "All 4 rated" in cards.nth(2).inner_text()
+    assert "You have rated 0 of 5" in cards.nth(3).inner_text()
+    assert "Go on with domain A." in page.locator(".rating-summary").inner_text()
+    check_page(page, "member home-progress", shots=True)
+    tab_to(page, 'main a[href="/plan/domains/C"]')
+    press_and_wait(page)
+    assert page.locator("h1").inner_text().startswith("C.")
 
 
 def comment_reply_endorse_flag(page, live_app) -> None:
@@ -308,6 +343,7 @@ def test_member_journey_with_the_keyboard_alone(page, live_app):
     sign_in_with_keyboard(page)
     fill_profile(page, live_app)
     rate_domain(page, live_app)
+    next_domain_and_home(page)
     comment_reply_endorse_flag(page, live_app)
     take_survey(page, live_app)
     data = download_data(page)
