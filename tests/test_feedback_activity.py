@@ -369,3 +369,22 @@ def test_a_forged_unsubscribe_token_changes_nothing(client, plan, member):
         assert "This unsubscribe link does not work" in resp.get_data(as_text=True)
     assert db.session.get(MailSuppression, member.email) is None
     assert notify.unsubscriber(token).id == member.id
+
+
+def test_the_page_counts_what_the_menu_counts_and_marks_waiting_surveys_to_do(
+        client, login, plan, member, other, leader):
+    mine = factories.make_comment(member, "A1", "Mine.")
+    reply_by(other, mine, "A reply.")
+    factories.make_update(leader, "A1", doing="Doing things.")
+    factories.make_survey(title="Pulse check")
+    login(member)
+    html = page(client)
+    assert '<span class="badge">2 new</span>' in html           # the menu: news only
+    assert "2 new items since you last marked them as read." in html
+    assert "1 survey or round is waiting for you" in html
+    assert html.count('<strong class="badge">New</strong>') == 2
+    assert html.count('<strong class="badge badge-task">To do</strong>') == 1
+    client.post_form("/feedback/activity/seen")
+    html = page(client)
+    assert "Nothing new since you last marked them as read." in html
+    assert html.count('<strong class="badge badge-task">To do</strong>') == 1  # still waiting

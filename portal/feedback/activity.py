@@ -55,7 +55,15 @@ class Item:
     values: dict
 
     def is_new(self, seen: datetime | None) -> bool:
-        return seen is None or self.at > seen
+        """News the member has not marked as read. A survey waiting or a round open
+        for ratings is a task instead ("To do" until it is done or over): marking the
+        page as read does not make it less waiting, and the menu's count, which counts
+        news only, stays the page's count."""
+        return not self.is_task and (seen is None or self.at > seen)
+
+    @property
+    def is_task(self) -> bool:
+        return self.kind in (ActivityKind.SURVEYS, ActivityKind.ROUNDS)
 
 
 def _mine(user: User):
