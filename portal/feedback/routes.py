@@ -281,6 +281,16 @@ def _back_to(comment) -> str:
     return fallback if target == url_for("main.home") else target
 
 
+def _flag_page(comment, form, status: int):
+    """The flag form on its page or, for the comment script, as a fragment to open
+    under the comment (with the errors and what the member typed, when refused)."""
+    if _wants_json():
+        errors = [*form.form_errors, *(e for f in form for e in f.errors)]
+        return jsonify(errors=errors, html=render_template("feedback/_flag_form.html",
+                                                           comment=comment, form=form)), status
+    return render_template("feedback/flag.html", comment=comment, form=form), status
+
+
 @bp.route("/comments/<int:comment_id>/flag", methods=["GET", "POST"])
 @verified_required
 def flag(comment_id: int):
@@ -293,14 +303,16 @@ def flag(comment_id: int):
         except PortalError as exc:
             db.session.rollback()
             _add_error(form, exc.field, exc.message)
-            return render_template("feedback/flag.html", comment=cs.get_comment(comment_id),
-                                   form=form), exc.status
+            return _flag_page(cs.get_comment(comment_id), form, exc.status)
+        target = _objective_url(comment.objective, _anchor="comments")
         db.session.commit()
-        flash("Thank you. The moderators will look at this comment."
-              + (" It is hidden until they have." if hidden else ""), "success")
-        return redirect(_objective_url(comment.objective, _anchor="comments"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("feedback/flag.html", comment=comment, form=form), status
+        message = ("Thank you. The moderators will look at this comment."
+                   + (" It is hidden until they have." if hidden else ""))
+        if _wants_json():
+            return jsonify(message=message, hidden=hidden)
+        flash(message, "success")
+        return redirect(target)
+    return _flag_page(comment, form, 400 if form.is_submitted() else 200)
 
 
 # Member pages ---------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""Endorsing from the comment script (issue 18, point 9): the same routes answer JSON
-when the request asks for it, and the form's redirect when it does not."""
+"""Endorsing and flagging from the comment script (issue 18, point 9): the same routes
+answer JSON when the request asks for it, and the form's redirect when it does not."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Comment, Endorsement
+from portal.models import Comment, CommentFlag, Endorsement
 from tests.factories import make_comment, make_user
 
 JSON = {"Accept": "application/json"}
@@ -126,3 +128,79 @@ def test_signed_out_the_script_gets_the_sign_in_redirect(client, plan, other):
     resp = client.post_form(f"/feedback/comments/{c.id}/endorse", headers=JSON)
     assert resp.status_code == 302 and "/auth/login" in resp.location
     assert _endorsements(c.id) == (0, 0)
+
+
+def _flags(comment_id: int) -> int:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(CommentFlag)
+                             .where(CommentFlag.comment_id == comment_id))
+
+
+def test_the_flag_form_comes_as_a_fragment_to_open_under_the_comment(client, login, plan,
+                                                                     member, other):
+    c = make_comment(other, "B3", "Flag me in place.")
+    login(member)
+    resp = client.get(f"/feedback/comments/{c.id}/flag", headers=JSON)
+    assert resp.status_code == 200 and resp.is_json
+    html = resp.get_json()["html"]
+    assert "<legend>Why are you flagging this comment?" in html
+    assert f'action="/feedback/comments/{c.id}/flag"' in html and 'name="csrf_token"' in html
+    assert "<html" not in html and "<h1" not in html  # the form only, not the page
+    # The objective page marks the link for the script, and still links to the page.
+    page = client.get("/plan/objectives/B3").get_data(as_text=True)
+    assert f'href="/feedback/comments/{c.id}/flag" data-flag-link' in page
+    assert "/static/js/comments.js" in page
+
+
+def test_a_flag_sent_by_the_script_answers_json(client, login, plan, member, other):
+    c = make_comment(other, "B3", "Spam, spam, spam.")
+    login(member)
+    resp = client.post_form(f"/feedback/comments/{c.id}/flag", {"reason": "spam"},
+                            headers=JSON)
+    assert resp.status_code == 200
+    assert resp.get_json() == {"message": "Thank you. The moderators will look at this comment.",
+                               "hidden": False}
+    assert _flags(c.id) == 1
+    flag = db.session.scalar(sa.select(CommentFlag))
+    assert (flag.reason, flag.user_id) == ("spam", member.id)
+    assert "The moderators will look" not in client.get("/plan/objectives/B3").get_data(
+        as_text=True)  # no flash left over for the next page
+
+
+@pytest.mark.parametrize("app_config", [{"FLAGS_TO_HIDE": 1}])
+def test_the_answer_says_when_the_flag_hid_the_comment(client, login, plan, member, other,
+                                                       app_config):
+    c = make_comment(other, "B3", "Hidden by one flag.")
+    login(member)
+    body = client.post_form(f"/feedback/comments/{c.id}/flag", {"reason": "abusive"},
+                            headers=JSON).get_json()
+    assert body["hidden"] is True and body["message"].endswith("It is hidden until they have.")
+
+
+def test_a_refused_flag_answers_the_form_again_with_errors_and_what_was_typed(
+        client, login, plan, member, other):
+    c = make_comment(other, "B3", "Hmm.")
+    login(member)
+    resp = client.post_form(f"/feedback/comments/{c.id}/flag",
+                            {"reason": "other", "note": "x" * 501}, headers=JSON)
+    assert resp.status_code == 400 and resp.is_json
+    body = resp.get_json()
+    assert body["errors"] and 'id="error-summary"' in body["html"]
+    assert "x" * 501 in body["html"]
+    assert re.search(r'<input checked id="reason-\d" name="reason" required type="radio" '
+                     r'value="other">', body["html"])
+    assert _flags(c.id) == 0
+    client.post_form(f"/feedback/comments/{c.id}/flag", {"reason": "spam"}, headers=JSON)
+    resp = client.post_form(f"/feedback/comments/{c.id}/flag", {"reason": "abusive"},
+                            headers=JSON)
+    assert resp.status_code == 409
+    assert "You have already flagged this comment." in resp.get_json()["html"]
+    assert _flags(c.id) == 1
+
+
+def test_a_flag_without_the_csrf_token_is_refused(client, login, plan, member, other):
+    c = make_comment(other, "B3", "Forged flag.")
+    login(member)
+    resp = client.post(f"/feedback/comments/{c.id}/flag", data={"reason": "spam"},
+                       headers=JSON)
+    assert resp.status_code == 400 and _flags(c.id) == 0
