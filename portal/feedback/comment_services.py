@@ -154,6 +154,11 @@ def endorse(user: User, comment: Comment, now: datetime | None = None) -> None:
     db.session.expire(comment)
 
 
+def has_endorsed(user: User, comment_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        Endorsement.user_id == user.id, Endorsement.comment_id == comment_id))) or False
+
+
 def withdraw_endorsement(user: User, comment: Comment) -> None:
     res = db.session.execute(sa.delete(Endorsement.__table__).where(
         Endorsement.__table__.c.user_id == user.id,

@@ -4,11 +4,13 @@ progress page."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -29,7 +31,7 @@ from portal.feedback.forms import (
     domain_rating_form,
 )
 from portal.feedback.queries import comment_page_for_thread
-from portal.models import ActivityKind, MailSuppression
+from portal.models import ActivityKind, Comment, MailSuppression
 from portal.models.activity import DELIVERY_LABELS, KIND_LABELS
 from portal.plan import queries as plan_queries
 from portal.resubmit import Again, keeps_typed
@@ -235,6 +237,17 @@ def edit_comment(comment_id: int):
     return render_template("feedback/edit.html", comment=comment, form=form), status
 
 
+@bp.get("/comments/<int:comment_id>/delete")
+@verified_required
+def confirm_delete_comment(comment_id: int):
+    """Deleting is asked on a page of its own, which works without JavaScript."""
+    comment = cs.get_comment(comment_id)
+    if comment.user_id != current_user.id:
+        raise Forbidden("You can only delete your own comments.")
+    return render_template("feedback/delete.html", comment=comment,
+                           back=_back_to(comment))
+
+
 @bp.post("/comments/<int:comment_id>/delete")
 @verified_required
 def delete_comment(comment_id: int):
@@ -246,30 +259,82 @@ def delete_comment(comment_id: int):
     return redirect(_objective_url(objective, _anchor="comments"))
 
 
+def _wants_json() -> bool:
+    """The comment script asks for JSON (Accept: application/json); a browser posting
+    the form without it asks for HTML and gets the redirect."""
+    return request.accept_mimetypes.best_match(
+        ["text/html", "application/json"]) == "application/json"
+
+
+def _endorsers(count: int) -> str:
+    if count == 0:
+        return "No members endorse this."
+    if count == 1:
+        return "1 member endorses this."
+    return f"{count:,} members endorse this."
+
+
+def _endorsement_state(comment_id: int, endorsed: bool, message: str, status: int = 200):
+    """What the script needs to redraw the button and the count in place."""
+    count = db.session.scalar(sa.select(Comment.endorsement_count)
+                              .where(Comment.id == comment_id)) or 0
+    endpoint = "feedback.unendorse" if endorsed else "feedback.endorse"
+    return jsonify(
+        endorsed=endorsed, count=count,
+        count_text=f"{count:,} endorsement{'' if count == 1 else 's'}",
+        label="Withdraw endorsement" if endorsed else "Endorse",
+        action=url_for(endpoint, comment_id=comment_id),
+        message=f"{message} {_endorsers(count)}"), status
+
+
+def _change_endorsement(comment_id: int, endorse: bool):
+    comment = cs.get_comment(comment_id)
+    change = cs.endorse if endorse else cs.withdraw_endorsement
+    try:
+        change(current_user, comment)
+    except PortalError as exc:
+        if not _wants_json():
+            raise
+        db.session.rollback()
+        # The member's endorsement as it stands, so the page can catch up with it
+        # (an endorsement made in another tab, say).
+        endorsed = cs.has_endorsed(current_user, comment_id)
+        return _endorsement_state(comment_id, endorsed, exc.message, exc.status)
+    db.session.commit()
+    if _wants_json():
+        return _endorsement_state(comment_id, endorse,
+                                  "Endorsed." if endorse else "Endorsement withdrawn.")
+    flash("You endorsed this comment." if endorse else "You withdrew your endorsement.",
+          "success")
+    return redirect(_back_to(comment))
+
+
 @bp.post("/comments/<int:comment_id>/endorse")
 @verified_required
 def endorse(comment_id: int):
-    comment = cs.get_comment(comment_id)
-    cs.endorse(current_user, comment)
-    db.session.commit()
-    flash("You endorsed this comment.", "success")
-    return redirect(_back_to(comment))
+    return _change_endorsement(comment_id, True)
 
 
 @bp.post("/comments/<int:comment_id>/unendorse")
 @verified_required
 def unendorse(comment_id: int):
-    comment = cs.get_comment(comment_id)
-    cs.withdraw_endorsement(current_user, comment)
-    db.session.commit()
-    flash("You withdrew your endorsement.", "success")
-    return redirect(_back_to(comment))
+    return _change_endorsement(comment_id, False)
 
 
 def _back_to(comment) -> str:
     fallback = url_for("feedback.thread", comment_id=comment.id, _anchor=f"comment-{comment.id}")
     target = safe_next()
     return fallback if target == url_for("main.home") else target
+
+
+def _flag_page(comment, form, status: int):
+    """The flag form on its page or, for the comment script, as a fragment to open
+    under the comment (with the errors and what the member typed, when refused)."""
+    if _wants_json():
+        errors = [*form.form_errors, *(e for f in form for e in f.errors)]
+        return jsonify(errors=errors, html=render_template("feedback/_flag_form.html",
+                                                           comment=comment, form=form)), status
+    return render_template("feedback/flag.html", comment=comment, form=form), status
 
 
 @bp.route("/comments/<int:comment_id>/flag", methods=["GET", "POST"])
@@ -284,14 +349,16 @@ def flag(comment_id: int):
         except PortalError as exc:
             db.session.rollback()
             _add_error(form, exc.field, exc.message)
-            return render_template("feedback/flag.html", comment=cs.get_comment(comment_id),
-                                   form=form), exc.status
+            return _flag_page(cs.get_comment(comment_id), form, exc.status)
+        target = _objective_url(comment.objective, _anchor="comments")
         db.session.commit()
-        flash("Thank you. The moderators will look at this comment."
-              + (" It is hidden until they have." if hidden else ""), "success")
-        return redirect(_objective_url(comment.objective, _anchor="comments"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("feedback/flag.html", comment=comment, form=form), status
+        message = ("Thank you. The moderators will look at this comment."
+                   + (" It is hidden until they have." if hidden else ""))
+        if _wants_json():
+            return jsonify(message=message, hidden=hidden)
+        flash(message, "success")
+        return redirect(target)
+    return _flag_page(comment, form, 400 if form.is_submitted() else 200)
 
 
 # Member pages ---------------------------------------------------------------------

@@ -180,6 +180,14 @@ def duplicate(survey_id: int):
                        "A new version was created as a draft.")
 
 
+@bp.get("/<int:survey_id>/delete")
+def confirm_delete(survey_id: int):
+    """Deleting a draft cannot be undone, so it is asked on a page of its own."""
+    survey = services.get_survey(survey_id)
+    return render_template("survey_admin/delete.html", survey=survey,
+                           deletable=survey.is_draft and not services.has_responses(survey))
+
+
 @bp.post("/<int:survey_id>/delete")
 def delete(survey_id: int):
     survey = services.get_survey(survey_id)

@@ -27,7 +27,7 @@
     }
     return "You have " + formatNumber(-left) + " character" + (left === -1 ? "" : "s") + " too many";
   }
-  Array.prototype.forEach.call(document.querySelectorAll("[data-maxlength]"), function (input) {
+  function addCharCount(input) {
     var max = parseInt(input.getAttribute("data-maxlength"), 10);
     if (!max || !input.id) {
       return;
@@ -59,7 +59,10 @@
       timer = window.setTimeout(function () { update(true); }, 1000);
     });
     update(false);
-  });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-maxlength]"), addCharCount);
+  // For forms that other scripts add to the page later (comments.js).
+  window.portal = {addCharCount: addCharCount};
 
   // The device's time zone: it fills the hidden field of the registration form (the
   // server keeps it only when the tz database knows it, UTC otherwise) and, on My

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.mail import outbox
@@ -199,18 +200,23 @@ def comment_reply_endorse_flag(page, live_app) -> None:
     # Endorse and flag a demo member's comment.
     page.goto(page.base + "/plan/objectives/C1?sort=endorsed")
     assert "(you" not in page.locator("article.comment > .comment-meta").first.inner_text()
+    # Both happen in place (issue 18, point 9): no new page, focus stays, the live
+    # region speaks.
     tab_to(page, 'form[action$="/endorse"] button')
-    press_and_wait(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#comment-status")).to_contain_text("Endorsed.")
+    assert focused_matches(page, "form[data-endorse] button", "Withdraw endorsement")
     tab_to(page, 'main a[href$="/flag"]')
-    press_and_wait(page)
-    check_page(page, "member flag")
-    tab_to(page, "input[name=reason]")
+    page.keyboard.press("Enter")  # the flag form opens under the comment, focus on it
+    expect(page.locator(".flag-panel")).to_have_count(1)
+    assert focused_matches(page, "input[name=reason]")
+    check_page(page, "member flag-in-place")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")  # the third reason: off-topic
     assert focused_matches(page, "input[name=reason]:checked")
-    tab_to(page, 'main button[type=submit]')
-    press_and_wait(page)
-    assert "moderators" in _flash(page)
+    tab_to(page, '.flag-panel button[type=submit]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#comment-status")).to_contain_text("moderators")
 
     def counts():
         user_id = db.session.scalar(sa.select(User.id).where(User.email == EMAIL))
@@ -369,14 +375,12 @@ def test_second_member_endorses_and_flags_the_new_comment(browser, live_server, 
         page.goto(page.base + f"/plan/objectives/C1?sort=newest#comment-{comment_id}")
         actions = page.locator(f"#comment-{comment_id} > .comment-actions")
         actions.get_by_role("button", name="Endorse").click()
-        page.wait_for_load_state()
-        assert "1 endorsement" in actions.inner_text()
+        expect(actions).to_contain_text("1 endorsement")  # in place, no reload
         actions.get_by_role("link", name="Flag").click()
         page.get_by_label("Spam or advertising").check()
         page.get_by_role("button", name="Send to the moderators").click()
-        page.wait_for_load_state()
-        assert "moderators" in _flash(page)
-        assert "You flagged this comment" in actions.inner_text()
+        expect(page.locator("#comment-status")).to_contain_text("moderators")
+        expect(actions).to_contain_text("You flagged this comment")
         check_page(page, "second-member objective")
     finally:
         ctx.close()
