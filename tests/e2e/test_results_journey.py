@@ -74,7 +74,9 @@ def _card(page, code: str):
 def test_member_results_journey(page, small_round):
     # A leader publishes the open round's results early.
     sign_in(page, "leader@example.org")
-    page.goto(page.base + "/reports/")
+    # Any leadership page carries the link; the methods page reads no figures, so the
+    # journey does not wait on the summary's first solve (timed in test_page_types).
+    page.goto(page.base + "/reports/methods")
     page.locator(".report-nav").get_by_role("link", name="Results for members").click()
     page.wait_for_load_state()
     check_page(page, "leader results-publishing", shots=True)
