@@ -300,3 +300,49 @@ def test_builder_pages_render(as_admin):
         assert html.count("<h1") == 1 and 'style="' not in html
     other = factories.make_survey(status="draft")
     assert as_admin.get(f"/admin/surveys/{other.id}/questions/{q.id}").status_code == 404
+
+
+def test_deleting_a_section_question_or_option_is_asked_on_a_page_of_its_own(as_admin):
+    survey = factories.make_survey(status="draft")
+    section = survey.sections[0]
+    q1 = survey.question_by_code("q1")
+    opt = q1.option_by_code("no")
+    edit = as_admin.get(f"/admin/surveys/{survey.id}").get_data(as_text=True)
+    assert "data-confirm=\"Delete" not in edit
+    assert f'href="/admin/surveys/{survey.id}/sections/{section.id}/delete"' in edit
+    assert f'href="/admin/surveys/{survey.id}/questions/{q1.id}/delete"' in edit
+    question_page = as_admin.get(f"/admin/surveys/{survey.id}/questions/{q1.id}")
+    assert (f'href="/admin/surveys/{survey.id}/questions/{q1.id}/options/{opt.id}/delete"'
+            in question_page.get_data(as_text=True))
+    pages = {
+        f"/admin/surveys/{survey.id}/sections/{section.id}/delete":
+            (f"Delete the section “{section.title}”?", "Delete the section"),
+        f"/admin/surveys/{survey.id}/questions/{q1.id}/delete":
+            ("Delete question Q1?", "Delete the question"),
+        f"/admin/surveys/{survey.id}/questions/{q1.id}/options/{opt.id}/delete":
+            ("Delete option no of question Q1?", "Delete the option"),
+    }
+    for path, (heading, button) in pages.items():
+        resp = as_admin.get(path)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and f"<h1>{heading}</h1>" in html, path
+        assert "This cannot be undone." in html and button in html
+        assert 'class="button danger"' in html and "Cancel: keep it" in html
+    # The GET changed nothing; the POST deletes.
+    db.session.expire_all()
+    assert q1.option_by_code("no") is not None
+    opt_path = f"/admin/surveys/{survey.id}/questions/{q1.id}/options/{opt.id}/delete"
+    assert as_admin.post(opt_path).status_code == 400  # no CSRF token
+    assert as_admin.post_form(opt_path).status_code == 302
+    db.session.expire_all()
+    assert q1.option_by_code("no") is None
+    # Unknown parts are a 404; a survey with responses explains why nothing can go.
+    assert as_admin.get(f"/admin/surveys/{survey.id}/questions/999999/delete").status_code \
+        == 404
+    answered = factories.make_survey()
+    factories.add_response(answered, {"q1": {"option": "yes", "other": None}, "q4": 7})
+    db.session.commit()
+    q = answered.question_by_code("q4")
+    html = as_admin.get(f"/admin/surveys/{answered.id}/questions/{q.id}/delete").get_data(
+        as_text=True)
+    assert "Duplicate it to make a new version" in html and 'class="button danger"' not in html

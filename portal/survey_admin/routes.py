@@ -250,6 +250,29 @@ def section(survey_id: int, section_id: int | None = None):
                            form=form), _status(form, err)
 
 
+def _confirm_part(survey_id: int, heading: str, what_goes: str, action: str, cancel: str,
+                  label: str):
+    """Deleting a section, question or option cannot be undone: asked on a page of its
+    own (the POST of the same URL does it), which works without JavaScript."""
+    survey = services.get_survey(survey_id)
+    return render_template("survey_admin/delete_part.html", survey=survey, heading=heading,
+                           what_goes=what_goes, action=action, cancel=cancel, label=label,
+                           locked=services.structure_locked(survey),
+                           message=services.VERSION_MESSAGE)
+
+
+@bp.get("/<int:survey_id>/sections/<int:section_id>/delete")
+def section_confirm_delete(survey_id: int, section_id: int):
+    sec = _section(survey_id, section_id)
+    n = len(sec.questions)
+    return _confirm_part(
+        survey_id, f"Delete the section “{sec.title}”?",
+        f"The section and its {n} question{'' if n == 1 else 's'} go.",
+        url_for("survey_admin.section_delete", survey_id=survey_id, section_id=section_id),
+        url_for("survey_admin.edit", survey_id=survey_id, _anchor=f"section-{section_id}"),
+        "Delete the section")
+
+
 @bp.post("/<int:survey_id>/sections/<int:section_id>/delete")
 def section_delete(survey_id: int, section_id: int):
     sec = _section(survey_id, section_id)
@@ -391,6 +414,19 @@ def question_edit(survey_id: int, question_id: int):
                            message=services.VERSION_MESSAGE), _status(form, err)
 
 
+@bp.get("/<int:survey_id>/questions/<int:question_id>/delete")
+def question_confirm_delete(survey_id: int, question_id: int):
+    question = _question(survey_id, question_id)
+    n = len(question.options)
+    return _confirm_part(
+        survey_id, f"Delete question {question.code.upper()}?",
+        f"“{question.prompt}” goes"
+        + (f", with its {n} option{'' if n == 1 else 's'}." if n else "."),
+        url_for("survey_admin.question_delete", survey_id=survey_id, question_id=question_id),
+        url_for("survey_admin.edit", survey_id=survey_id, _anchor=f"question-{question_id}"),
+        "Delete the question")
+
+
 @bp.post("/<int:survey_id>/questions/<int:question_id>/delete")
 def question_delete(survey_id: int, question_id: int):
     question = _question(survey_id, question_id)
@@ -446,6 +482,17 @@ def option_edit(survey_id: int, question_id: int, option_id: int):
                                                                    form.label.data),
                          "Option saved.", back=_back(survey_id, question_id),
                          question_id=question_id)
+
+
+@bp.get("/<int:survey_id>/questions/<int:question_id>/options/<int:option_id>/delete")
+def option_confirm_delete(survey_id: int, question_id: int, option_id: int):
+    option = _option(survey_id, question_id, option_id)
+    return _confirm_part(
+        survey_id, f"Delete option {option.code} of question {option.question.code.upper()}?",
+        f"The option “{option.label}” goes.",
+        url_for("survey_admin.option_delete", survey_id=survey_id, question_id=question_id,
+                option_id=option_id),
+        _back(survey_id, question_id), "Delete the option")
 
 
 @bp.post("/<int:survey_id>/questions/<int:question_id>/options/<int:option_id>/delete")

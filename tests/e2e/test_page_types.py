@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Action, Comment, FeedbackRound, Survey, User
+from portal.models import Action, Comment, FeedbackRound, Survey, SurveyQuestion, User
 from tests.e2e.conftest import check_a11y, check_page, lookup, sign_in
 
 
@@ -33,6 +33,9 @@ def ids(live_app):
             "user": db.session.scalar(sa.select(User.id).where(
                 User.email == "member@example.org")),
             "action": db.session.scalar(sa.select(sa.func.min(Action.id))),
+            "question": db.session.scalar(
+                sa.select(sa.func.min(SurveyQuestion.id)).join(Survey)
+                .where(Survey.template_key == "pd-needs")),
         }
 
     return lookup(live_app, find)
@@ -211,6 +214,8 @@ ADMIN = [
     ("surveys", "/admin/surveys/", 200, False),
     ("survey-edit", "/admin/surveys/{survey}", 200, False),
     ("survey-close", "/admin/surveys/{survey}/close", 200, False),
+    ("survey-question-delete", "/admin/surveys/{survey}/questions/{question}/delete", 200,
+     False),
     ("not-found", "/admin/users/999999", 404, False),
 ]
 
