@@ -56,12 +56,37 @@ def small_round(live_app):
         db.session.commit()
         return rnd.id
 
+    def open_the_demo_round():
+        """The journey publishes the demo's open round early. Another journey (the
+        admin's) closes it and opens a round of its own; whatever ran before, the demo
+        round is the open one here and the states come back afterwards."""
+        rnd = db.session.scalar(sa.select(FeedbackRound).where(FeedbackRound.name == OPEN_ROUND))
+        others = db.session.scalars(sa.select(FeedbackRound).where(
+            FeedbackRound.status == "open", FeedbackRound.id != rnd.id)).all()
+        before = (rnd.status, rnd.closed_at,
+                  [(o.id, o.closed_at, o.results_release) for o in others])
+        for other in others:   # closed for now, and kept from members
+            other.status, other.closed_at = "closed", now_utc()
+            other.results_release = "hidden"
+        db.session.flush()
+        rnd.status, rnd.closed_at = "open", None
+        db.session.commit()
+        return before
+
     round_id = lookup(live_app, make)
+    before = lookup(live_app, open_the_demo_round)
     yield round_id
 
-    def restore():   # the other journeys find the open round as the demo left it
+    def restore():   # the other journeys find the rounds as they left them
         rnd = db.session.scalar(sa.select(FeedbackRound).where(FeedbackRound.name == OPEN_ROUND))
         rnd.results_release, rnd.results_released_at = "on_close", None
+        status, closed_at, others = before
+        rnd.status, rnd.closed_at = status, closed_at
+        db.session.flush()
+        for other_id, other_closed, release in others:
+            other = db.session.get(FeedbackRound, other_id)
+            other.status, other.closed_at = "open", other_closed
+            other.results_release = release
         db.session.commit()
 
     lookup(live_app, restore)
